@@ -1,0 +1,120 @@
+"""Lindring: booking for massage clinics that treat back pain."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, jsonify
+from sqlalchemy import event, text
+from sqlalchemy.engine import Engine
+
+from clinic.config import load_config
+from clinic.extensions import bootstrap, csrf, db, login_manager, mail, migrate
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the app from the environment, with `config` overriding single settings (tests)."""
+    app = Flask(
+        __name__,
+        template_folder=str(PROJECT_ROOT / "templates"),
+        static_folder=str(PROJECT_ROOT / "static"),
+        instance_path=str(PROJECT_ROOT / "instance"),
+    )
+    app.config.from_mapping(load_config())
+    if config:
+        app.config.from_mapping(config)
+    if not app.config["SQLALCHEMY_DATABASE_URI"]:
+        os.makedirs(app.instance_path, exist_ok=True)
+        app.config["SQLALCHEMY_DATABASE_URI"] = (
+            f"sqlite:///{Path(app.instance_path) / 'lindring.db'}"
+        )
+
+    register_extensions(app)
+    register_blueprints(app)
+    register_errorhandlers(app)
+    register_template_helpers(app)
+    register_security_headers(app)
+    register_commands(app)
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    from clinic.notify import outbox
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
+    csrf.init_app(app)
+    bootstrap.init_app(app)
+    mail.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Please log in to see that page."
+    login_manager.login_message_category = "info"
+    outbox.init_app(app)
+    _import_models()
+
+
+def _import_models() -> None:
+    # Every model must be known to the metadata, for migrations and relationships alike.
+    import clinic.auth.access  # noqa: F401  (registers the user loader)
+    import clinic.auth.models
+    import clinic.catalog.models
+    import clinic.notify.models
+    import clinic.scheduling.models  # noqa: F401
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
+    module = type(dbapi_connection).__module__
+    if not module.startswith("sqlite3"):
+        return
+    cursor = dbapi_connection.cursor()
+    # Foreign keys are off by default in SQLite; WAL lets readers work beside one writer.
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.close()
+
+
+def register_blueprints(app: Flask) -> None:
+    from clinic.admin.views import bp as admin_bp
+    from clinic.auth.views import bp as auth_bp
+    from clinic.catalog.views import bp as catalog_bp
+
+    app.register_blueprint(catalog_bp)
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(admin_bp)
+
+    @app.get("/healthz")
+    def healthz() -> Any:
+        db.session.execute(text("SELECT 1"))
+        return jsonify(status="ok")
+
+
+def register_errorhandlers(app: Flask) -> None:
+    from clinic.errors import init_app
+
+    init_app(app)
+
+
+def register_template_helpers(app: Flask) -> None:
+    from clinic.templating import init_app
+
+    init_app(app)
+
+
+def register_security_headers(app: Flask) -> None:
+    from clinic.headers import add_security_headers
+
+    app.after_request(add_security_headers)
+
+
+def register_commands(app: Flask) -> None:
+    from clinic.cli import init_app
+
+    init_app(app)

@@ -1,0 +1,1 @@
+"""Running the clinic: dashboard, management and reports."""

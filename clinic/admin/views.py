@@ -1,0 +1,55 @@
+"""The admin area. Every route here is for admins only, checked once for the blueprint."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, render_template, request
+from flask_login import current_user, login_required
+from sqlalchemy import func, or_, select
+
+from clinic.auth.models import Role, User
+from clinic.catalog.models import Room, Technique, Therapist
+from clinic.extensions import db
+from clinic.notify.models import OutboxMessage
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+PAGE_SIZE = 50
+
+
+@bp.before_request
+@login_required
+def _admins_only() -> None:
+    if current_user.role is not Role.ADMIN:
+        abort(403)
+
+
+@bp.route("/")
+def dashboard() -> str:
+    counts = {
+        role.value: n
+        for role, n in db.session.execute(select(User.role, func.count()).group_by(User.role))
+    }
+    return render_template(
+        "admin/dashboard.html",
+        counts=counts,
+        techniques=db.session.scalar(select(func.count()).select_from(Technique)),
+        therapists=db.session.scalar(select(func.count()).select_from(Therapist)),
+        rooms=db.session.scalar(select(func.count()).select_from(Room)),
+        failed_emails=db.session.scalar(
+            select(func.count())
+            .select_from(OutboxMessage)
+            .where(OutboxMessage.sent_at.is_(None), OutboxMessage.attempts > 0)
+        ),
+    )
+
+
+@bp.route("/users")
+def users() -> str:
+    query = request.args.get("q", "").strip()[:100]
+    page = request.args.get("page", 1, type=int) or 1
+    stmt = select(User).order_by(User.name, User.id)
+    if query:
+        pattern = f"%{query.lower()}%"
+        stmt = stmt.where(or_(func.lower(User.name).like(pattern), User.email.like(pattern)))
+    pagination = db.paginate(stmt, page=max(page, 1), per_page=PAGE_SIZE, error_out=False)
+    return render_template("admin/users.html", pagination=pagination, query=query)

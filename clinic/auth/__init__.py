@@ -1,0 +1,1 @@
+"""Accounts, login, roles and password reset."""

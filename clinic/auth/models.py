@@ -1,0 +1,80 @@
+"""User accounts and roles."""
+
+from __future__ import annotations
+
+import enum
+import hmac
+import secrets
+from datetime import datetime
+
+from flask_login import UserMixin
+from sqlalchemy import Enum, String, select
+from sqlalchemy.orm import Mapped, mapped_column
+
+from clinic.clock import utcnow
+from clinic.extensions import db
+from clinic.sqltypes import UTCDateTime
+
+
+class Role(enum.StrEnum):
+    CLIENT = "client"
+    THERAPIST = "therapist"
+    ADMIN = "admin"
+
+
+def new_session_token() -> str:
+    return secrets.token_urlsafe(24)
+
+
+def normalise_email(email: str) -> str:
+    """E-mail addresses are unique regardless of case, so they are stored lower-case."""
+    return email.strip().lower()
+
+
+class User(UserMixin, db.Model):
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+    phone: Mapped[str] = mapped_column(String(32), default="")
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[Role] = mapped_column(
+        Enum(Role, native_enum=False, length=16, values_callable=lambda e: [m.value for m in e]),
+        default=Role.CLIENT,
+    )
+    active: Mapped[bool] = mapped_column(default=True)
+    # Part of the login cookie; rotating it ends every session that holds the old value.
+    session_token: Mapped[str] = mapped_column(String(64), default=new_session_token)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    def __repr__(self) -> str:
+        return f"<User {self.id} {self.email} {self.role.value}>"
+
+    @property
+    def is_active(self) -> bool:  # type: ignore[override]
+        return self.active
+
+    def get_id(self) -> str:
+        return f"{self.id}:{self.session_token}"
+
+    def matches_session(self, token: str) -> bool:
+        return hmac.compare_digest(self.session_token.encode(), token.encode())
+
+    def end_all_sessions(self) -> None:
+        """Make every login cookie of this user stop working (logout, password change)."""
+        self.session_token = new_session_token()
+
+    @property
+    def is_client(self) -> bool:
+        return self.role is Role.CLIENT
+
+    @property
+    def is_therapist(self) -> bool:
+        return self.role is Role.THERAPIST
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role is Role.ADMIN
+
+    @classmethod
+    def by_email(cls, email: str) -> User | None:
+        return db.session.scalar(select(cls).where(cls.email == normalise_email(email)))

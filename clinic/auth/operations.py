@@ -1,0 +1,82 @@
+"""Account operations. They flush; the view commits."""
+
+from __future__ import annotations
+
+import hashlib
+
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+
+from clinic.auth.models import Role, User, normalise_email
+from clinic.auth.passwords import hash_password, policy_problem, verify_password
+from clinic.extensions import db
+
+RESET_SALT = "lindring.password-reset"
+
+
+class AccountError(ValueError):
+    """An account operation was refused; the message is fit to show."""
+
+
+def create_user(
+    *, email: str, name: str, password: str, role: Role = Role.CLIENT, phone: str = ""
+) -> User:
+    """Create an account after checking the password policy and that the e-mail is free."""
+    problem = policy_problem(password, email=email, name=name)
+    if problem:
+        raise AccountError(problem)
+    if User.by_email(email) is not None:
+        raise AccountError("An account with this e-mail address already exists.")
+    user = User(
+        email=normalise_email(email),
+        name=name.strip(),
+        phone=phone.strip(),
+        password_hash=hash_password(password),
+        role=role,
+    )
+    db.session.add(user)
+    db.session.flush()
+    return user
+
+
+def authenticate(email: str, password: str) -> User | None:
+    """The active user with this e-mail and password, or None; unknown and wrong look alike."""
+    user = User.by_email(email)
+    ok = verify_password(user.password_hash if user else None, password)
+    if user is None or not ok or not user.active:
+        return None
+    return user
+
+
+def set_password(user: User, password: str) -> None:
+    """Change the password and end every session holding the old login cookie."""
+    problem = policy_problem(password, email=user.email, name=user.name)
+    if problem:
+        raise AccountError(problem)
+    user.password_hash = hash_password(password)
+    user.end_all_sessions()
+    db.session.flush()
+
+
+def _password_fingerprint(user: User) -> str:
+    # Binds a reset link to the current password, so a link works once and dies with a change.
+    return hashlib.sha256(user.password_hash.encode()).hexdigest()[:16]
+
+
+def make_reset_token(user: User, secret_key: str) -> str:
+    serializer = URLSafeTimedSerializer(secret_key, salt=RESET_SALT)
+    return serializer.dumps({"u": user.id, "p": _password_fingerprint(user)})
+
+
+def user_for_reset_token(token: str, secret_key: str, max_age: int) -> User | None:
+    """The user a reset link belongs to, or None when it is forged, expired or already used."""
+    serializer = URLSafeTimedSerializer(secret_key, salt=RESET_SALT)
+    try:
+        data = serializer.loads(token, max_age=max_age)
+    except (SignatureExpired, BadSignature):
+        return None
+    if not isinstance(data, dict) or not isinstance(data.get("u"), int):
+        return None
+    user = db.session.get(User, data["u"])
+    if user is None or not user.active or data.get("p") != _password_fingerprint(user):
+        return None
+    return user

@@ -1,0 +1,189 @@
+"""Register, log in and out, reset a forgotten password, edit the profile."""
+
+from __future__ import annotations
+
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_login import current_user, login_required, login_user, logout_user
+from werkzeug.wrappers import Response
+
+from clinic.auth import operations
+from clinic.auth.access import is_safe_next
+from clinic.auth.forms import (
+    ChangePasswordForm,
+    ConfirmForm,
+    ForgotPasswordForm,
+    LoginForm,
+    ProfileForm,
+    RegisterForm,
+    ResetPasswordForm,
+)
+from clinic.auth.models import User, normalise_email
+from clinic.auth.passwords import verify_password
+from clinic.extensions import db
+from clinic.notify.outbox import queue_email
+
+bp = Blueprint("auth", __name__)
+
+
+def _start_session(user: User) -> None:
+    # A fresh session at login: nothing from before it (a planted session id) survives.
+    session.clear()
+    login_user(user)
+
+
+def _home_for(user: User) -> str:
+    if user.is_admin:
+        return url_for("admin.dashboard")
+    return url_for("catalog.home")
+
+
+@bp.route("/register", methods=["GET", "POST"])
+def register() -> str | Response:
+    if current_user.is_authenticated:
+        return redirect(url_for("catalog.home"))
+    form = RegisterForm()
+    if form.validate_on_submit():
+        try:
+            user = operations.create_user(
+                email=form.email.data,
+                name=form.name.data,
+                phone=form.phone.data,
+                password=form.password.data,
+            )
+        except operations.AccountError as exc:
+            form.email.errors.append(str(exc))
+        else:
+            db.session.commit()
+            _start_session(user)
+            flash(f"Welcome to Lindring, {user.name}. Your account is ready.", "success")
+            return redirect(url_for("catalog.home"))
+    return render_template("auth/register.html", form=form)
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login() -> str | Response:
+    next_url = request.args.get("next")
+    if current_user.is_authenticated:
+        return redirect(next_url if is_safe_next(next_url) else _home_for(current_user))
+    form = LoginForm()
+    if form.validate_on_submit():
+        user = operations.authenticate(form.email.data, form.password.data)
+        if user is None:
+            # Same words for an unknown e-mail and a wrong password.
+            form.password.errors.append("The e-mail address or the password is not right.")
+        else:
+            _start_session(user)
+            flash(f"You are logged in as {user.name}.", "success")
+            return redirect(next_url if is_safe_next(next_url) else _home_for(user))
+    return render_template("auth/login.html", form=form, next_url=next_url)
+
+
+@bp.route("/logout", methods=["GET", "POST"])
+def logout() -> str | Response:
+    """GET asks for confirmation; only the POST (with its CSRF token) logs out."""
+    if not current_user.is_authenticated:
+        return redirect(url_for("catalog.home"))
+    form = ConfirmForm()
+    if request.method == "POST" and form.validate_on_submit():
+        user = db.session.get(User, current_user.id)
+        user.end_all_sessions()
+        db.session.commit()
+        logout_user()
+        session.clear()
+        flash("You are logged out.", "info")
+        return redirect(url_for("catalog.home"))
+    return render_template("auth/logout.html", form=form)
+
+
+@bp.route("/password/forgot", methods=["GET", "POST"])
+def forgot_password() -> str | Response:
+    form = ForgotPasswordForm()
+    if form.validate_on_submit():
+        user = User.by_email(form.email.data)
+        if user is not None and user.active:
+            token = operations.make_reset_token(user, current_app.config["SECRET_KEY"])
+            minutes = current_app.config["PASSWORD_RESET_MAX_AGE"] // 60
+            body = render_template(
+                "auth/email/reset_password.txt",
+                user=user,
+                link=url_for("auth.reset_password", token=token, _external=True),
+                minutes=minutes,
+            )
+            queue_email(user.email, "Reset your Lindring password", body)
+            db.session.commit()
+        # The same answer whether or not the address has an account.
+        flash(
+            f"If {normalise_email(form.email.data)} has a Lindring account, a link to choose a "
+            "new password is on its way. Check your inbox and spam folder.",
+            "info",
+        )
+        return redirect(url_for("auth.login"))
+    return render_template("auth/forgot_password.html", form=form)
+
+
+@bp.route("/password/reset/<token>", methods=["GET", "POST"])
+def reset_password(token: str) -> str | Response:
+    user = operations.user_for_reset_token(
+        token, current_app.config["SECRET_KEY"], current_app.config["PASSWORD_RESET_MAX_AGE"]
+    )
+    if user is None:
+        return render_template("auth/reset_invalid.html"), 400
+    form = ResetPasswordForm()
+    if form.validate_on_submit():
+        try:
+            operations.set_password(user, form.password.data)
+        except operations.AccountError as exc:
+            form.password.errors.append(str(exc))
+        else:
+            db.session.commit()
+            logout_user()
+            session.clear()
+            flash("Your password is changed. Log in with the new one.", "success")
+            return redirect(url_for("auth.login"))
+    return render_template("auth/reset_password.html", form=form, user=user)
+
+
+@bp.route("/account", methods=["GET", "POST"])
+@login_required
+def account() -> str | Response:
+    user = db.session.get(User, current_user.id)
+    form = ProfileForm(user=user)
+    if form.validate_on_submit():
+        user.name = form.name.data.strip()
+        user.email = normalise_email(form.email.data)
+        user.phone = form.phone.data.strip()
+        db.session.commit()
+        flash("Your profile is saved.", "success")
+        return redirect(url_for("auth.account"))
+    return render_template("auth/account.html", form=form)
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@login_required
+def change_password() -> str | Response:
+    user = db.session.get(User, current_user.id)
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        if not verify_password(user.password_hash, form.current_password.data):
+            form.current_password.errors.append("Your current password is not right.")
+        else:
+            try:
+                operations.set_password(user, form.password.data)
+            except operations.AccountError as exc:
+                form.password.errors.append(str(exc))
+            else:
+                db.session.commit()
+                # Other sessions just ended; this one carries on with the new session token.
+                _start_session(user)
+                flash("Your password is changed. Other devices have been logged out.", "success")
+                return redirect(url_for("auth.account"))
+    return render_template("auth/change_password.html", form=form)

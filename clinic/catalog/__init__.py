@@ -1,0 +1,1 @@
+"""Techniques, therapists, certifications and rooms: the public catalogue."""

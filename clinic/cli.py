@@ -1,0 +1,81 @@
+"""`flask --app wsgi ...` commands: seed-demo, create-admin, create-client, send-outbox."""
+
+from __future__ import annotations
+
+import click
+from flask import Flask, current_app
+
+from clinic.auth.models import Role
+from clinic.auth.operations import AccountError, create_user
+from clinic.clock import local_today
+from clinic.extensions import db
+
+
+def _create_account(email: str, password: str, name: str | None, role: Role, phone: str) -> None:
+    try:
+        user = create_user(
+            email=email, name=name or email.split("@")[0], password=password, role=role, phone=phone
+        )
+    except AccountError as exc:
+        db.session.rollback()
+        raise click.ClickException(str(exc)) from None
+    db.session.commit()
+    click.echo(f"Created {role.value} {user.email} (id {user.id}).")
+
+
+def _account_command(role: Role) -> click.Command:
+    @click.command(f"create-{role.value}", help=f"Create a {role.value} account.")
+    @click.argument("email")
+    @click.option(
+        "--password",
+        prompt=True,
+        hide_input=True,
+        confirmation_prompt=True,
+        help="At least 12 characters; asked for when left out.",
+    )
+    @click.option("--name", default=None, help="Full name (default: the part before the @).")
+    @click.option("--phone", default="", help="Phone number.")
+    def command(email: str, password: str, name: str | None, phone: str) -> None:
+        _create_account(email, password, name, role, phone)
+
+    return command
+
+
+@click.command("seed-demo")
+@click.option("--if-empty", is_flag=True, help="Only seed when the database has no accounts.")
+def seed_demo_command(if_empty: bool) -> None:
+    """Create the demo clinic (idempotent). Refused in production."""
+    from clinic.demo import database_is_empty, seed_demo
+
+    if current_app.config["LINDRING_ENV"] == "production":
+        raise click.ClickException("seed-demo is refused when LINDRING_ENV=production.")
+    if if_empty and not database_is_empty():
+        click.echo("The database already has accounts; demo data not seeded.")
+        return
+    created = seed_demo(local_today(current_app.config["CLINIC_TIMEZONE"]))
+    db.session.commit()
+    if created:
+        click.echo(f"Seeded the demo clinic: {', '.join(created)}.")
+        click.echo("Log in as anna@, bo@, clara@, david@, admin@ or client@lindring.example")
+        click.echo("with the password demo-password.")
+    else:
+        click.echo("The demo clinic is already complete; nothing to add.")
+
+
+@click.command("send-outbox")
+@click.option("--limit", default=100, show_default=True, help="Most messages to send this run.")
+def send_outbox_command(limit: int) -> None:
+    """Send queued e-mail, retrying what failed before."""
+    from clinic.notify.outbox import deliver_pending
+
+    sent, failed = deliver_pending(limit)
+    click.echo(f"Sent {sent} e-mail(s), {failed} failed.")
+    if failed:
+        raise SystemExit(1)
+
+
+def init_app(app: Flask) -> None:
+    app.cli.add_command(seed_demo_command)
+    app.cli.add_command(send_outbox_command)
+    app.cli.add_command(_account_command(Role.ADMIN))
+    app.cli.add_command(_account_command(Role.CLIENT))

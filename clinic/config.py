@@ -1,0 +1,115 @@
+"""Settings read from environment variables, with safe defaults.
+
+Every variable is listed in the README. `load_config` is pure: it takes the environment as a
+mapping so tests can pass their own.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+ENVIRONMENTS = ("development", "testing", "production")
+
+# Only for development and testing; production refuses to start without SECRET_KEY.
+INSECURE_DEV_SECRET = "lindring-insecure-development-key"
+
+
+class ConfigError(RuntimeError):
+    """The environment asks for something Lindring cannot start with."""
+
+
+def _bool(value: str | None, default: bool) -> bool:
+    if value is None or value == "":
+        return default
+    lowered = value.strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"not a yes/no value: {value!r}")
+
+
+def _int(environ: Mapping[str, str], name: str, default: int) -> int:
+    raw = environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, not {raw!r}") from None
+
+
+def normalise_database_url(url: str) -> str:
+    """Point plain PostgreSQL URLs at the psycopg 3 driver we ship."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def load_config(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Build the Flask config mapping from environment variables.
+
+    Raises ConfigError for an unknown LINDRING_ENV, a missing SECRET_KEY in production, or a
+    malformed value.
+    """
+    environ = os.environ if environ is None else environ
+    env = environ.get("LINDRING_ENV", "development")
+    if env not in ENVIRONMENTS:
+        raise ConfigError(f"LINDRING_ENV must be one of {', '.join(ENVIRONMENTS)}, not {env!r}")
+    production = env == "production"
+
+    secret = environ.get("SECRET_KEY", "")
+    if not secret:
+        if production:
+            raise ConfigError("SECRET_KEY must be set when LINDRING_ENV=production")
+        secret = INSECURE_DEV_SECRET
+
+    timezone = environ.get("CLINIC_TIMEZONE", "Europe/Copenhagen")
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"CLINIC_TIMEZONE is not a known time zone: {timezone!r}") from None
+
+    database_url = environ.get("DATABASE_URL", "")
+    mail_backend = environ.get("MAIL_BACKEND", "smtp" if production else "console")
+    if mail_backend not in ("console", "smtp", "file", "locmem"):
+        raise ConfigError(f"MAIL_BACKEND must be console, smtp, file or locmem: {mail_backend!r}")
+
+    return {
+        "LINDRING_ENV": env,
+        "TESTING": env == "testing",
+        "SECRET_KEY": secret,
+        # None means: SQLite in the instance folder, resolved by create_app.
+        "SQLALCHEMY_DATABASE_URI": normalise_database_url(database_url) if database_url else None,
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "CLINIC_NAME": environ.get("CLINIC_NAME", "Demo clinic"),
+        "CLINIC_TIMEZONE": timezone,
+        "CLINIC_CURRENCY": environ.get("CLINIC_CURRENCY", "DKK"),
+        "SESSION_COOKIE_SECURE": production,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_SECURE": production,
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "PREFERRED_URL_SCHEME": "https" if production else "http",
+        "MAX_CONTENT_LENGTH": _int(environ, "MAX_CONTENT_LENGTH", 1024 * 1024),
+        "PASSWORD_HASH_METHOD": environ.get("PASSWORD_HASH_METHOD", "scrypt"),
+        "PASSWORD_RESET_MAX_AGE": _int(environ, "PASSWORD_RESET_MAX_AGE", 3600),
+        "BOOTSTRAP_SERVE_LOCAL": True,
+        "MAIL_BACKEND": mail_backend,
+        "MAIL_SERVER": environ.get("MAIL_SERVER", "127.0.0.1"),
+        "MAIL_PORT": _int(environ, "MAIL_PORT", 25),
+        "MAIL_USERNAME": environ.get("MAIL_USERNAME") or None,
+        "MAIL_PASSWORD": environ.get("MAIL_PASSWORD") or None,
+        "MAIL_USE_TLS": _bool(environ.get("MAIL_USE_TLS"), False),
+        "MAIL_USE_SSL": _bool(environ.get("MAIL_USE_SSL"), False),
+        "MAIL_TIMEOUT": _int(environ, "MAIL_TIMEOUT", 10),
+        "MAIL_DEFAULT_SENDER": environ.get("MAIL_DEFAULT_SENDER", "Lindring <noreply@localhost>"),
+        "MAIL_FILE_PATH": environ.get("MAIL_FILE_PATH") or None,
+        # Send queued e-mail right after the request that queued it committed; the
+        # send-outbox command retries whatever failed.
+        "MAIL_DELIVER_AFTER_REQUEST": _bool(environ.get("MAIL_DELIVER_AFTER_REQUEST"), True),
+    }

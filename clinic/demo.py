@@ -1,0 +1,289 @@
+"""The demo clinic of DESIGN.md: techniques, therapists with certifications, rooms, accounts.
+
+`seed_demo` is idempotent: it adds what is missing and leaves what exists alone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from sqlalchemy import func, select
+
+from clinic.auth.models import Role, User
+from clinic.auth.operations import create_user
+from clinic.catalog.models import Certification, Pressure, Room, Technique, TechniqueOption, Therapist
+from clinic.extensions import db
+from clinic.scheduling.models import ClinicPolicy
+
+DEMO_DOMAIN = "lindring.example"
+DEMO_PASSWORD = "demo-password"  # noqa: S105 (published demo accounts)
+
+TECHNIQUES: list[dict] = [
+    {
+        "slug": "sports-massage",
+        "name": "Sports massage",
+        "pressure": Pressure.DEEP,
+        "summary": "Firm, focused work on the deep muscles of the back and hips, "
+        "for active people and for pain that comes from strain and overuse.",
+        "description": (
+            "Sports massage works with firm pressure on the deeper layers of muscle. The "
+            "therapist finds the areas that are tight or overworked, often in the lower back, "
+            "the buttocks and the hips, and works them with kneading, stroking and stretching.\n\n"
+            "It suits people who train, who have a physical job, or who are getting back to "
+            "activity after a strain. Expect some tenderness during the session and for a day or "
+            "two after it; tell your therapist at once if the pressure is too much.\n\n"
+            "Many clients come weekly while the pain is active, then every two weeks or monthly "
+            "to keep it away."
+        ),
+        "helps_with": (
+            "Tight, overworked muscles in the lower back and hips\n"
+            "Back pain that comes with training or heavy work\n"
+            "Stiffness that limits how you move\n"
+            "Getting back to activity after a muscle strain"
+        ),
+        "not_suitable_for": (
+            "A diagnosed disc herniation or pain radiating into a leg, without a doctor's clearance\n"
+            "Fever, an acute infection, or surgery in the last six weeks\n"
+            "Blood thinners or a clotting disorder, until we have reviewed your screening\n"
+            "A fresh strain or sprain (the last 72 hours)"
+        ),
+        "options": [(60, 650_00), (90, 925_00)],
+    },
+    {
+        "slug": "trigger-point-therapy",
+        "name": "Trigger point therapy",
+        "pressure": Pressure.DEEP,
+        "summary": "Steady pressure on the small, tender knots in a muscle that send pain "
+        "elsewhere, until they let go.",
+        "description": (
+            "A trigger point is a small, tight spot in a muscle that hurts when pressed and often "
+            "sends pain to another place: a knot beside the spine can be felt as an ache in the "
+            "buttock or down the side of the hip.\n\n"
+            "The therapist locates these points and holds firm pressure on each until the "
+            "tension eases, then stretches the muscle. The pressure can feel sharp for a moment; "
+            "you and your therapist agree on how much is right.\n\n"
+            "Short sessions fit well between other treatments, or as a follow-up to find the "
+            "points that keep coming back."
+        ),
+        "helps_with": (
+            "Sharp, local pain in one spot of the lower back\n"
+            "Pain that spreads from a knot to the buttock or hip\n"
+            "Muscles that tighten again and again in the same place"
+        ),
+        "not_suitable_for": (
+            "Pain, numbness or tingling that runs down a leg, without a doctor's clearance\n"
+            "Blood thinners, osteoporosis or a clotting disorder, until reviewed\n"
+            "Skin that is broken, infected or inflamed where the pressure would go"
+        ),
+        "options": [(30, 375_00), (60, 650_00)],
+    },
+    {
+        "slug": "myofascial-release",
+        "name": "Myofascial release",
+        "pressure": Pressure.GENTLE,
+        "summary": "Slow, sustained stretching of the connective tissue around the muscles, "
+        "gentle enough for sensitive backs.",
+        "description": (
+            "Fascia is the thin connective tissue that wraps every muscle. When it stiffens, "
+            "movement gets harder and pain can spread over a wide area, sometimes into the legs.\n\n"
+            "In myofascial release the therapist uses slow, steady stretches and light, sustained "
+            "pressure, usually without oil, waiting for the tissue to soften rather than forcing "
+            "it. It is calm and gentle, and a good choice when firm pressure is too much.\n\n"
+            "Clients with long-standing back pain often combine it with the stretches their "
+            "therapist gives them for home."
+        ),
+        "helps_with": (
+            "Widespread stiffness and a feeling of being 'bound up'\n"
+            "Back pain that reaches into the buttocks or legs\n"
+            "Sensitive backs that do not tolerate firm pressure\n"
+            "Moving more freely after a long period of pain"
+        ),
+        "not_suitable_for": (
+            "Fever, an acute infection or a contagious skin condition\n"
+            "A fracture that has not healed, or surgery in the last six weeks\n"
+            "Severe spinal degeneration or stenosis, without a doctor's clearance"
+        ),
+        "options": [(60, 650_00), (90, 925_00)],
+    },
+    {
+        "slug": "deep-tissue-massage",
+        "name": "Deep tissue massage",
+        "pressure": Pressure.DEEP,
+        "summary": "Slow, deep strokes across the grain of the muscle to loosen long-held "
+        "tension and adhesions.",
+        "description": (
+            "Deep tissue massage reaches the inner layers of muscle and connective tissue with "
+            "slow strokes and firm, steady pressure, often with the forearm or elbow.\n\n"
+            "It is used for chronic tension: muscles that have been tight for months, or have "
+            "shortened from long days at a desk. The work is intense but should never be "
+            "unbearable; breathe slowly and say when it is too much.\n\n"
+            "Drink water and move gently afterwards; some soreness the next day is common and "
+            "passes."
+        ),
+        "helps_with": (
+            "Chronic tension in the lower and middle back\n"
+            "Stiffness from long hours of sitting\n"
+            "Restricted movement from shortened muscles"
+        ),
+        "not_suitable_for": (
+            "A diagnosed disc herniation, nerve compression or severe degeneration, "
+            "without a doctor's clearance\n"
+            "Osteoporosis, without a doctor's clearance\n"
+            "Blood thinners, pregnancy or a heart condition, until reviewed"
+        ),
+        "options": [(60, 700_00), (90, 975_00)],
+    },
+    {
+        "slug": "classic-massage",
+        "name": "Classic massage",
+        "pressure": Pressure.GENTLE,
+        "summary": "The familiar Swedish-style massage: long strokes, kneading and a calm pace, "
+        "to relax tense muscles and ease everyday back ache.",
+        "description": (
+            "Classic massage (in Denmark often called physiurgic massage) uses long, gliding "
+            "strokes, kneading and gentle friction with oil. It warms the muscles, gets the blood "
+            "moving and helps the whole body relax.\n\n"
+            "It is a good first treatment if you have not had massage before, and a good way to "
+            "keep everyday tension from building up. The pressure is adjusted to you.\n\n"
+            "A 30-minute session covers the back; 60 minutes leaves time for the neck, "
+            "shoulders and legs too."
+        ),
+        "helps_with": (
+            "Everyday aches and tension in the back, neck and shoulders\n"
+            "Stress that settles in the muscles\n"
+            "A first massage, or regular upkeep between other treatments"
+        ),
+        "not_suitable_for": (
+            "Fever, an acute infection or a contagious skin condition\n"
+            "A blood clot or clotting disorder, without a doctor's clearance\n"
+            "Cancer treatment now or in the last five years, without a doctor's clearance"
+        ),
+        "options": [(30, 350_00), (60, 600_00)],
+    },
+]
+
+
+@dataclass(frozen=True)
+class DemoTherapist:
+    first_name: str
+    full_name: str
+    bio: str
+    certified: tuple[str, ...]
+    expired: tuple[str, ...] = ()
+
+
+THERAPISTS = [
+    DemoTherapist(
+        "anna",
+        "Anna Holm",
+        "Anna trained as a sports massage therapist after ten years of competitive rowing. She "
+        "works mostly with runners, rowers and people with physical jobs.",
+        ("sports-massage", "trigger-point-therapy"),
+    ),
+    DemoTherapist(
+        "bo",
+        "Bo Lindqvist",
+        "Bo prefers slow, careful work and sees many clients with long-standing back pain who "
+        "find firm pressure too much.",
+        ("myofascial-release", "deep-tissue-massage", "classic-massage"),
+    ),
+    DemoTherapist(
+        "clara",
+        "Clara Nørgaard",
+        "Clara has treated back pain for fifteen years and is certified in all five of our "
+        "techniques. She also teaches the home stretches our clients take away.",
+        (
+            "sports-massage",
+            "trigger-point-therapy",
+            "myofascial-release",
+            "deep-tissue-massage",
+            "classic-massage",
+        ),
+    ),
+    DemoTherapist(
+        "david",
+        "David Skov",
+        "David combines sports massage with myofascial work and likes to explain what he "
+        "finds, so clients know what to do between sessions.",
+        ("sports-massage", "myofascial-release"),
+        expired=("trigger-point-therapy",),
+    ),
+]
+
+ROOMS = ("Room 1", "Room 2", "Room 3")
+
+
+def _ensure_user(email: str, name: str, role: Role) -> User:
+    return User.by_email(email) or create_user(
+        email=email, name=name, password=DEMO_PASSWORD, role=role, phone="+45 70 20 30 40"
+    )
+
+
+def seed_demo(today: date) -> list[str]:
+    """Create whatever part of the demo clinic is missing; return what was created."""
+    created: list[str] = []
+    if db.session.get(ClinicPolicy, 1) is None:
+        db.session.add(ClinicPolicy.current())
+        created.append("clinic policy")
+
+    for name in ROOMS:
+        if db.session.scalar(select(Room).where(Room.name == name)) is None:
+            db.session.add(Room(name=name))
+            created.append(name)
+
+    techniques: dict[str, Technique] = {}
+    for position, data in enumerate(TECHNIQUES):
+        technique = db.session.scalar(select(Technique).where(Technique.slug == data["slug"]))
+        if technique is None:
+            fields = {k: v for k, v in data.items() if k != "options"}
+            technique = Technique(position=position, **fields)
+            technique.options = [
+                TechniqueOption(duration_minutes=d, price_minor=p) for d, p in data["options"]
+            ]
+            db.session.add(technique)
+            created.append(data["name"])
+        techniques[data["slug"]] = technique
+    db.session.flush()
+
+    for demo in THERAPISTS:
+        email = f"{demo.first_name}@{DEMO_DOMAIN}"
+        user = _ensure_user(email, demo.full_name, Role.THERAPIST)
+        therapist = db.session.scalar(select(Therapist).where(Therapist.user_id == user.id))
+        if therapist is None:
+            therapist = Therapist(user=user, bio=demo.bio)
+            for slug in demo.certified:
+                therapist.certifications.append(
+                    Certification(
+                        technique=techniques[slug],
+                        body="Danish Massage Therapists' Association",
+                        number=f"DMT-{user.id:03d}-{techniques[slug].id:02d}",
+                        valid_from=today - timedelta(days=400),
+                        valid_until=today + timedelta(days=700),
+                    )
+                )
+            for slug in demo.expired:
+                therapist.certifications.append(
+                    Certification(
+                        technique=techniques[slug],
+                        body="Danish Massage Therapists' Association",
+                        number=f"DMT-{user.id:03d}-{techniques[slug].id:02d}",
+                        valid_from=today - timedelta(days=1100),
+                        valid_until=today - timedelta(days=30),
+                    )
+                )
+            db.session.add(therapist)
+            created.append(f"therapist {email}")
+
+    if User.by_email(f"admin@{DEMO_DOMAIN}") is None:
+        _ensure_user(f"admin@{DEMO_DOMAIN}", "Clinic Admin", Role.ADMIN)
+        created.append(f"admin@{DEMO_DOMAIN}")
+    if User.by_email(f"client@{DEMO_DOMAIN}") is None:
+        _ensure_user(f"client@{DEMO_DOMAIN}", "Demo Client", Role.CLIENT)
+        created.append(f"client@{DEMO_DOMAIN}")
+    db.session.flush()
+    return created
+
+
+def database_is_empty() -> bool:
+    return not db.session.scalar(select(func.count()).select_from(User))

@@ -1,0 +1,60 @@
+"""Friendly error pages, and JSON errors for the API."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, jsonify, render_template, request
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+from clinic.extensions import db
+
+log = logging.getLogger(__name__)
+
+MESSAGES = {
+    400: ("That request did not make sense", "Something in what was sent is missing or malformed."),
+    403: ("Not for you", "Your account does not have access to this page."),
+    404: ("Page not found", "There is no page at this address. It may have moved or never existed."),
+    405: ("Not allowed", "This page does not accept that kind of request."),
+    413: ("Too much data", "What was sent is larger than we accept. Send less and try again."),
+    429: ("Slow down", "Too many requests in a short time. Wait a little and try again."),
+    500: ("Something went wrong on our side", "The error is logged. Please try again shortly."),
+}
+
+
+def _wants_json() -> bool:
+    return request.path.startswith("/api/")
+
+
+def _render(code: int, detail: str | None = None) -> tuple[object, int]:
+    title, text = MESSAGES.get(code, (f"Error {code}", ""))
+    if _wants_json():
+        return jsonify(error=title.lower().replace(" ", "_"), message=detail or text), code
+    return render_template("errors/error.html", code=code, title=title, text=detail or text), code
+
+
+def handle_http_error(error: HTTPException) -> tuple[object, int]:
+    return _render(error.code or 500)
+
+
+def handle_csrf_error(error: CSRFError) -> tuple[object, int]:
+    return _render(
+        400,
+        "The form was missing its security token or it had expired. "
+        "Go back, reload the page and send the form again.",
+    )
+
+
+def handle_unexpected(error: Exception) -> tuple[object, int]:
+    # Leave nothing half-written by the failed request.
+    db.session.rollback()
+    log.exception("unhandled error on %s %s", request.method, request.path)
+    return _render(500)
+
+
+def init_app(app: Flask) -> None:
+    app.register_error_handler(CSRFError, handle_csrf_error)
+    app.register_error_handler(HTTPException, handle_http_error)
+    app.register_error_handler(InternalServerError, handle_unexpected)
+    app.register_error_handler(Exception, handle_unexpected)

@@ -1,0 +1,1 @@
+"""E-mail: a transactional outbox and its delivery."""

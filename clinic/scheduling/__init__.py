@@ -1,0 +1,1 @@
+"""Working hours, time off, clinic policies and the slot engine."""

@@ -1,0 +1,47 @@
+"""Clinic-wide scheduling policies."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from clinic.clock import utcnow
+from clinic.extensions import db
+from clinic.sqltypes import UTCDateTime
+
+
+class ClinicPolicy(db.Model):
+    """The one row of admin-editable policies; the defaults are those in DESIGN.md."""
+
+    __table_args__ = (
+        CheckConstraint("granularity_minutes > 0", name="granularity_positive"),
+        CheckConstraint("buffer_minutes >= 0", name="buffer_not_negative"),
+        CheckConstraint("min_notice_minutes >= 0", name="notice_not_negative"),
+        CheckConstraint("horizon_days > 0", name="horizon_positive"),
+        CheckConstraint("cancellation_cutoff_hours >= 0", name="cutoff_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    granularity_minutes: Mapped[int] = mapped_column(default=15)
+    buffer_minutes: Mapped[int] = mapped_column(default=15)
+    min_notice_minutes: Mapped[int] = mapped_column(default=120)
+    horizon_days: Mapped[int] = mapped_column(default=90)
+    cancellation_cutoff_hours: Mapped[int] = mapped_column(default=24)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    def __repr__(self) -> str:
+        return f"<ClinicPolicy every {self.granularity_minutes} min, buffer {self.buffer_minutes}>"
+
+    @classmethod
+    def current(cls) -> ClinicPolicy:
+        """The clinic's policy; unsaved defaults when none has been stored yet."""
+        return db.session.get(cls, 1) or cls(
+            id=1,
+            granularity_minutes=15,
+            buffer_minutes=15,
+            min_notice_minutes=120,
+            horizon_days=90,
+            cancellation_cutoff_hours=24,
+        )

@@ -1,0 +1,45 @@
+"""Filters and values every template can use."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import Flask, current_app
+
+
+def format_money(minor: int, currency: str = "DKK") -> str:
+    """650_00 -> 'DKK 650'; keeps the øre only when there are some."""
+    whole, cents = divmod(minor, 100)
+    amount = f"{whole:,}" if not cents else f"{whole:,}.{cents:02d}"
+    return f"{currency} {amount}"
+
+
+def format_date(value: date) -> str:
+    """'Monday 29 March 2027'."""
+    return f"{value:%A} {value.day} {value:%B %Y}"
+
+
+def format_local_datetime(value: datetime, timezone: str) -> str:
+    """An instant on the clinic's clock with the zone's abbreviation: '29 March 2027, 09:00 CEST'."""
+    local = value.astimezone(ZoneInfo(timezone))
+    return f"{local.day} {local:%B %Y, %H:%M} {local.tzname()}"
+
+
+def init_app(app: Flask) -> None:
+    @app.template_filter("money")
+    def money(minor: int) -> str:
+        return format_money(minor, current_app.config["CLINIC_CURRENCY"])
+
+    @app.template_filter("longdate")
+    def longdate(value: date) -> str:
+        return format_date(value)
+
+    @app.template_filter("localtime")
+    def localtime(value: datetime) -> str:
+        return format_local_datetime(value, current_app.config["CLINIC_TIMEZONE"])
+
+    @app.context_processor
+    def clinic_values() -> dict[str, Any]:
+        return {"clinic_name": current_app.config["CLINIC_NAME"]}
