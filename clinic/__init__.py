@@ -61,7 +61,7 @@ def register_extensions(app: Flask) -> None:
 
 def _import_models() -> None:
     # Every model must be known to the metadata, for migrations and relationships alike.
-    import clinic.auth.access  # noqa: F401  (registers the user loader)
+    import clinic.auth.access
     import clinic.auth.models
     import clinic.catalog.models
     import clinic.notify.models

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 ENVIRONMENTS = ("development", "testing", "production")
 
 # Only for development and testing; production refuses to start without SECRET_KEY.
-INSECURE_DEV_SECRET = "lindring-insecure-development-key"
+INSECURE_DEV_SECRET = "lindring-insecure-development-key"  # noqa: S105 (dev only)
 
 
 class ConfigError(RuntimeError):

@@ -12,7 +12,14 @@ from sqlalchemy import func, select
 
 from clinic.auth.models import Role, User
 from clinic.auth.operations import create_user
-from clinic.catalog.models import Certification, Pressure, Room, Technique, TechniqueOption, Therapist
+from clinic.catalog.models import (
+    Certification,
+    Pressure,
+    Room,
+    Technique,
+    TechniqueOption,
+    Therapist,
+)
 from clinic.extensions import db
 from clinic.scheduling.models import ClinicPolicy
 
@@ -43,7 +50,8 @@ TECHNIQUES: list[dict] = [
             "Getting back to activity after a muscle strain"
         ),
         "not_suitable_for": (
-            "A diagnosed disc herniation or pain radiating into a leg, without a doctor's clearance\n"
+            "A diagnosed disc herniation or pain radiating into a leg, "
+            "without a doctor's clearance\n"
             "Fever, an acute infection, or surgery in the last six weeks\n"
             "Blood thinners or a clotting disorder, until we have reviewed your screening\n"
             "A fresh strain or sprain (the last 72 hours)"
@@ -86,7 +94,8 @@ TECHNIQUES: list[dict] = [
         "gentle enough for sensitive backs.",
         "description": (
             "Fascia is the thin connective tissue that wraps every muscle. When it stiffens, "
-            "movement gets harder and pain can spread over a wide area, sometimes into the legs.\n\n"
+            "movement gets harder and pain can spread over a wide area, "
+            "sometimes into the legs.\n\n"
             "In myofascial release the therapist uses slow, steady stretches and light, sustained "
             "pressure, usually without oil, waiting for the tissue to soften rather than forcing "
             "it. It is calm and gentle, and a good choice when firm pressure is too much.\n\n"

@@ -15,7 +15,10 @@ log = logging.getLogger(__name__)
 MESSAGES = {
     400: ("That request did not make sense", "Something in what was sent is missing or malformed."),
     403: ("Not for you", "Your account does not have access to this page."),
-    404: ("Page not found", "There is no page at this address. It may have moved or never existed."),
+    404: (
+        "Page not found",
+        "There is no page at this address. It may have moved or never existed.",
+    ),
     405: ("Not allowed", "This page does not accept that kind of request."),
     413: ("Too much data", "What was sent is larger than we accept. Send less and try again."),
     429: ("Slow down", "Too many requests in a short time. Wait a little and try again."),

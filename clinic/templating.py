@@ -22,7 +22,7 @@ def format_date(value: date) -> str:
 
 
 def format_local_datetime(value: datetime, timezone: str) -> str:
-    """An instant on the clinic's clock with the zone's abbreviation: '29 March 2027, 09:00 CEST'."""
+    """An instant on the clinic's clock with its zone: '29 March 2027, 09:00 CEST'."""
     local = value.astimezone(ZoneInfo(timezone))
     return f"{local.day} {local:%B %Y, %H:%M} {local.tzname()}"
 

@@ -18,7 +18,9 @@ _PHONE_RE = re.compile(r"^\+?[0-9 ()\-]{6,24}$")
 def _valid_phone(form: FlaskForm, field: StringField) -> None:
     digits = sum(ch.isdigit() for ch in field.data or "")
     if not _PHONE_RE.match(field.data or "") or not 6 <= digits <= 15:
-        raise ValidationError("Enter a phone number of 6 to 15 digits, for example +45 12 34 56 78.")
+        raise ValidationError(
+            "Enter a phone number of 6 to 15 digits, for example +45 12 34 56 78."
+        )
 
 
 def _name_field() -> StringField:
@@ -35,7 +37,9 @@ def _email_field(label: str = "E-mail") -> EmailField:
         validators=[
             DataRequired("Enter your e-mail address."),
             Length(max=254),
-            Email("Enter a valid e-mail address, like name@example.com.", check_deliverability=False),
+            Email(
+                "Enter a valid e-mail address, like name@example.com.", check_deliverability=False
+            ),
         ],
         render_kw={"autocomplete": "email"},
     )
@@ -54,7 +58,11 @@ def _new_password_fields(label: str = "Password") -> tuple[PasswordField, Passwo
         label,
         validators=[DataRequired("Choose a password.")],
         description=f"{MIN_LENGTH} to {MAX_LENGTH} characters; a few unrelated words work well.",
-        render_kw={"autocomplete": "new-password", "minlength": MIN_LENGTH, "maxlength": MAX_LENGTH},
+        render_kw={
+            "autocomplete": "new-password",
+            "minlength": MIN_LENGTH,
+            "maxlength": MAX_LENGTH,
+        },
     )
     confirm = PasswordField(
         "Repeat the password",

@@ -16,7 +16,7 @@ MIN_LENGTH = 12
 MAX_LENGTH = 128
 
 # Checked against when an e-mail is unknown, so a failed login costs the same time either way.
-_DUMMY_HASH_PASSWORD = "lindring-dummy-password-for-timing"
+_DUMMY_HASH_PASSWORD = "lindring-dummy-password-for-timing"  # noqa: S105 (never a real account)
 
 
 @cache
