@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 from flask import Flask, current_app
+from flask.cli import with_appcontext
 
 from clinic.auth.models import Role
 from clinic.auth.operations import AccountError, create_user
@@ -35,6 +36,7 @@ def _account_command(role: Role) -> click.Command:
     )
     @click.option("--name", default=None, help="Full name (default: the part before the @).")
     @click.option("--phone", default="", help="Phone number.")
+    @with_appcontext
     def command(email: str, password: str, name: str | None, phone: str) -> None:
         _create_account(email, password, name, role, phone)
 
@@ -43,6 +45,7 @@ def _account_command(role: Role) -> click.Command:
 
 @click.command("seed-demo")
 @click.option("--if-empty", is_flag=True, help="Only seed when the database has no accounts.")
+@with_appcontext
 def seed_demo_command(if_empty: bool) -> None:
     """Create the demo clinic (idempotent). Refused in production."""
     from clinic.demo import database_is_empty, seed_demo
@@ -64,6 +67,7 @@ def seed_demo_command(if_empty: bool) -> None:
 
 @click.command("send-outbox")
 @click.option("--limit", default=100, show_default=True, help="Most messages to send this run.")
+@with_appcontext
 def send_outbox_command(limit: int) -> None:
     """Send queued e-mail, retrying what failed before."""
     from clinic.notify.outbox import deliver_pending

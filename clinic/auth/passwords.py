@@ -33,7 +33,11 @@ def _is_repetition(text: str) -> str | None:
 def is_common(password: str) -> bool:
     """True for a well-known password, also with digits or symbols stuck on, or repeated."""
     lowered = password.lower()
-    candidates = {lowered, lowered.strip("0123456789!@#$%^&*()_-+=.?,;: ")}
+    core = lowered.strip("0123456789!@#$%^&*()_-+=.?,;: ")
+    if not core:
+        # Nothing but digits and symbols: "123456789012" is as guessable as any list entry.
+        return True
+    candidates = {lowered, core}
     unit = _is_repetition(lowered)
     if unit:
         candidates.add(unit)

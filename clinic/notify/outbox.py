@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from flask import Flask, Response, current_app, g, has_app_context
 from flask_mailman import EmailMessage
@@ -10,7 +11,7 @@ from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from clinic.clock import utcnow
-from clinic.extensions import db
+from clinic.extensions import db, mail
 from clinic.notify.models import OutboxMessage
 
 log = logging.getLogger(__name__)
@@ -39,31 +40,61 @@ def _forget_rolled_back(session: Session) -> None:
     session.info.pop("queued_email_ids", None)
 
 
-def _send(message: OutboxMessage) -> None:
+def _send(message: OutboxMessage, connection: Any) -> None:
     EmailMessage(
         subject=message.subject,
         body=message.body_text,
         from_email=current_app.config["MAIL_DEFAULT_SENDER"],
         to=[message.to_address],
+        connection=connection,
     ).send()
 
 
+def _record_failure(message: OutboxMessage, exc: Exception) -> None:
+    message.last_error = f"{type(exc).__name__}: {exc}"[:1000]
+    log.warning("e-mail %s to %s failed: %s", message.id, message.to_address, exc)
+
+
 def deliver(messages: list[OutboxMessage]) -> tuple[int, int]:
-    """Try to send each message once; return (sent, failed). Commits the outcome."""
-    sent = failed = 0
-    for message in messages:
-        message.attempts += 1
-        try:
-            _send(message)
-        except Exception as exc:  # any transport failure: keep the message for a retry
-            message.last_error = f"{type(exc).__name__}: {exc}"[:1000]
-            failed += 1
-            log.warning("e-mail %s to %s failed: %s", message.id, message.to_address, exc)
-        else:
-            message.sent_at = utcnow()
-            message.last_error = None
-            sent += 1
+    """Try to send each message once over one connection; return (sent, failed).
+
+    Commits the outcome of each message as it goes.
+    """
+    if not messages:
+        return 0, 0
+    connection = mail.get_connection()
+    try:
+        connection.open()
+    except Exception as exc:  # the server is down: every message waits for a retry
+        for message in messages:
+            message.attempts += 1
+            _record_failure(message, exc)
         db.session.commit()
+        return 0, len(messages)
+
+    sent = failed = 0
+    try:
+        for message in messages:
+            message.attempts += 1
+            try:
+                _send(message, connection)
+            except Exception as exc:  # any transport failure: keep the message for a retry
+                _record_failure(message, exc)
+                failed += 1
+            else:
+                message.sent_at = utcnow()
+                message.last_error = None
+                sent += 1
+            db.session.commit()
+    finally:
+        # flask-mailman leaves the socket open when a send fails; close it ourselves.
+        try:
+            connection.close()
+        except Exception:
+            log.debug("closing the mail connection failed", exc_info=True)
+            if getattr(connection, "connection", None) is not None:
+                connection.connection.close()
+                connection.connection = None
     return sent, failed
 
 

@@ -1,0 +1,47 @@
+"""How money, dates and instants read on the pages."""
+
+from datetime import UTC, date, datetime
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from clinic.templating import format_date, format_local_datetime, format_money
+
+
+@pytest.mark.parametrize(
+    ("minor", "text"),
+    [
+        (650_00, "DKK 650"),  # whole kroner
+        (925_50, "DKK 925.50"),  # with øre
+        (0, "DKK 0"),  # free
+        (1_250_00, "DKK 1,250"),  # thousands separated
+        (5, "DKK 0.05"),  # øre only
+    ],
+)
+def test_money(minor, text):
+    assert format_money(minor) == text
+
+
+@given(st.integers(min_value=0, max_value=10**9))
+def test_money_reads_back_to_the_same_amount(minor):
+    amount = format_money(minor).removeprefix("DKK ").replace(",", "")
+    whole, _, cents = amount.partition(".")
+    assert int(whole) * 100 + int(cents or 0) == minor
+
+
+def test_date():
+    assert format_date(date(2027, 3, 29)) == "Monday 29 March 2027"
+
+
+@pytest.mark.parametrize(
+    ("instant", "text"),
+    [
+        (datetime(2027, 3, 29, 7, 0, tzinfo=UTC), "29 March 2027, 09:00 CEST"),  # summer time
+        (datetime(2027, 1, 4, 8, 0, tzinfo=UTC), "4 January 2027, 09:00 CET"),  # winter time
+        (datetime(2026, 10, 25, 0, 30, tzinfo=UTC), "25 October 2026, 02:30 CEST"),  # 1st 02:30
+        (datetime(2026, 10, 25, 1, 30, tzinfo=UTC), "25 October 2026, 02:30 CET"),  # 2nd 02:30
+    ],
+)
+def test_local_datetime_shows_clinic_time_and_zone(instant, text):
+    assert format_local_datetime(instant, "Europe/Copenhagen") == text
