@@ -6,7 +6,10 @@ FLASK := $(BIN)/flask --app wsgi
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test lint format migrate seed bench clean
+.PHONY: run test lint format migrate venv system-deps screenshots clean
+
+# Debian packages the tests need: Chromium for the browser tests (Playwright drives it).
+SYSTEM_PACKAGES := chromium
 
 # The virtual environment, rebuilt whenever a requirements file changes.
 $(VENV)/.installed: requirements.txt requirements-dev.txt
@@ -16,6 +19,11 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 	touch $@
 
 venv: $(VENV)/.installed
+
+system-deps:
+	@if command -v chromium >/dev/null 2>&1; then echo "chromium is installed"; else \
+		$(if $(filter 0,$(shell id -u)),,sudo) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(if $(filter 0,$(shell id -u)),,sudo) apt-get install -y -qq $(SYSTEM_PACKAGES); fi
 
 migrate: $(VENV)/.installed
 	$(FLASK) db upgrade
@@ -28,6 +36,10 @@ test: $(VENV)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest
+
+# Refresh the README's screenshots (taken by the browser tests in docs/screenshots/).
+screenshots: $(VENV)/.installed
+	$(BIN)/pytest tests/e2e -q
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .

@@ -10,6 +10,7 @@ from typing import Any
 from flask import Flask, jsonify
 from sqlalchemy import event, text
 from sqlalchemy.engine import Engine
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from clinic.config import load_config
 from clinic.extensions import bootstrap, csrf, db, login_manager, mail, migrate
@@ -33,6 +34,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         app.config["SQLALCHEMY_DATABASE_URI"] = (
             f"sqlite:///{Path(app.instance_path) / 'lindring.db'}"
         )
+
+    if app.config["TRUSTED_PROXIES"]:
+        # Links in e-mails must use the scheme and host the client saw, not the proxy's.
+        hops = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
 
     register_extensions(app)
     register_blueprints(app)

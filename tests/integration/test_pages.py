@@ -99,3 +99,37 @@ def test_flash_message_after_an_action(client, make_user):
         follow_redirects=True,
     )
     assert "You are logged in as Bo Berg." in response.get_data(as_text=True)
+
+
+def test_behind_a_trusted_proxy_links_use_the_forwarded_scheme_and_host(
+    database_url, app_config, make_user, mailbox
+):
+    from clinic import create_app
+    from tests.conftest import base_config, empty_all_tables
+
+    proxied = create_app(base_config(database_url, TRUSTED_PROXIES=1, **app_config))
+    try:
+        with proxied.app_context():
+            from clinic.auth.operations import create_user
+
+            create_user(email="ida@example.com", name="Ida", password="a quiet walk by the sea")
+            db.session.commit()
+        client = proxied.test_client()
+        headers = {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "booking.clinic.dk"}
+        page = client.get("/password/forgot", headers=headers).get_data(as_text=True)
+        token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+        # Over HTTPS, Flask-WTF also wants a same-site Referer, as browsers send.
+        response = client.post(
+            "/password/forgot",
+            data={"email": "ida@example.com", "csrf_token": token},
+            headers={**headers, "Referer": "https://booking.clinic.dk/password/forgot"},
+        )
+        assert response.status_code == 302
+        [message] = mailbox.messages
+        assert (
+            "https://booking.clinic.dk/password/reset/" in message.get_payload(decode=True).decode()
+        )
+    finally:
+        with proxied.app_context():
+            empty_all_tables()
+            db.engine.dispose()
