@@ -39,7 +39,7 @@ test: $(VENV)/.installed
 
 # Refresh the README's screenshots (taken by the browser tests in docs/screenshots/).
 screenshots: $(VENV)/.installed
-	$(BIN)/pytest tests/e2e -q
+	SCREENSHOT_DIR=docs/screenshots $(BIN)/pytest tests/e2e -q
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .

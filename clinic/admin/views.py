@@ -46,10 +46,17 @@ def dashboard() -> str:
 @bp.route("/users")
 def users() -> str:
     query = request.args.get("q", "").strip()[:100]
+    role = request.args.get("role", "")
     page = request.args.get("page", 1, type=int) or 1
     stmt = select(User).order_by(User.name, User.id)
+    if role in {r.value for r in Role}:
+        stmt = stmt.where(User.role == Role(role))
+    else:
+        role = ""
     if query:
         pattern = f"%{query.lower()}%"
         stmt = stmt.where(or_(func.lower(User.name).like(pattern), User.email.like(pattern)))
     pagination = db.paginate(stmt, page=max(page, 1), per_page=PAGE_SIZE, error_out=False)
-    return render_template("admin/users.html", pagination=pagination, query=query)
+    return render_template(
+        "admin/users.html", pagination=pagination, query=query, role=role, roles=list(Role)
+    )

@@ -116,3 +116,15 @@ def test_navigation_shows_what_the_role_can_do(visitors):
         assert ">Admin<" not in nav[visitor]
     assert "My public page" in nav["therapist_x"]
     assert "My public page" not in nav["client_a"] and "My public page" not in nav["admin"]
+
+
+def test_admin_user_list_searches_and_filters_by_role(visitors):
+    clients, _ = visitors
+    admin = clients["admin"]
+    therapists = admin.get("/admin/users?role=therapist").get_data(as_text=True)
+    assert "x@example.com" in therapists and "client.a@example.com" not in therapists
+    found = admin.get("/admin/users?q=CLIENT.B").get_data(as_text=True)
+    assert "client.b@example.com" in found and "client.a@example.com" not in found
+    assert "1 account" in found
+    odd = admin.get("/admin/users?role=wizard&page=-3").get_data(as_text=True)
+    assert "client.a@example.com" in odd  # an unknown role or page shows everyone, page 1
