@@ -261,24 +261,16 @@ def seed_demo(today: date) -> list[str]:
         therapist = db.session.scalar(select(Therapist).where(Therapist.user_id == user.id))
         if therapist is None:
             therapist = Therapist(user=user, bio=demo.bio)
-            for slug in demo.certified:
+            periods = [(slug, 400, 700) for slug in demo.certified]
+            periods += [(slug, 1100, -30) for slug in demo.expired]  # ran out a month ago
+            for slug, days_before, days_after in periods:
                 therapist.certifications.append(
                     Certification(
                         technique=techniques[slug],
                         body="Danish Massage Therapists' Association",
                         number=f"DMT-{user.id:03d}-{techniques[slug].id:02d}",
-                        valid_from=today - timedelta(days=400),
-                        valid_until=today + timedelta(days=700),
-                    )
-                )
-            for slug in demo.expired:
-                therapist.certifications.append(
-                    Certification(
-                        technique=techniques[slug],
-                        body="Danish Massage Therapists' Association",
-                        number=f"DMT-{user.id:03d}-{techniques[slug].id:02d}",
-                        valid_from=today - timedelta(days=1100),
-                        valid_until=today - timedelta(days=30),
+                        valid_from=today - timedelta(days=days_before),
+                        valid_until=today + timedelta(days=days_after),
                     )
                 )
             db.session.add(therapist)

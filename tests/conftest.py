@@ -8,7 +8,6 @@ empty tables.
 from __future__ import annotations
 
 import os
-import secrets
 import socket
 from collections.abc import Callable, Iterator
 from email import message_from_bytes
@@ -18,15 +17,13 @@ import pytest
 from aiosmtpd.controller import Controller
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import text
 
 from clinic import create_app
 from clinic.auth.models import Role, User
 from clinic.clock import local_today
-from clinic.config import normalise_database_url
 from clinic.extensions import db
-from tests.support import TEST_PASSWORD, Mailbox
+from tests.support import TEST_PASSWORD, Mailbox, fresh_postgres_database
 
 # Fast hashing for the many accounts tests make; one test checks the production default.
 FAST_HASH = "pbkdf2:sha256:1000"
@@ -57,19 +54,9 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield url
         return
 
-    base = make_url(normalise_database_url(server_url))
-    name = f"lindring_test_{os.getpid()}_{secrets.token_hex(3)}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = base.set(database=name).render_as_string(hide_password=False)
-    try:
+    with fresh_postgres_database(server_url, f"lindring_test_{os.getpid()}") as url:
         migrate_to_head(url)
         yield url
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def migrate_to_head(url: str) -> None:

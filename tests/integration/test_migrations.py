@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 import os
-import secrets
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
-from sqlalchemy import create_engine, inspect, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import inspect
 
 from clinic import create_app
-from clinic.config import normalise_database_url
 from clinic.extensions import db
 from tests.conftest import base_config
+from tests.support import fresh_postgres_database
 
 
 @pytest.fixture
@@ -25,17 +23,8 @@ def empty_database_url(tmp_path):
     if not server_url:
         yield f"sqlite:///{tmp_path / 'empty.db'}"
         return
-    base = make_url(normalise_database_url(server_url))
-    name = f"lindring_migrate_{secrets.token_hex(4)}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield base.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with fresh_postgres_database(server_url, "lindring_migrate") as url:
+        yield url
 
 
 def test_upgrade_from_empty_matches_the_models_and_downgrades_cleanly(empty_database_url):
