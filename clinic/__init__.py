@@ -67,11 +67,13 @@ def register_extensions(app: Flask) -> None:
 
 def _import_models() -> None:
     # Every model must be known to the metadata, for migrations and relationships alike.
+    import clinic.audit.models
     import clinic.auth.access
     import clinic.auth.models
     import clinic.catalog.models
     import clinic.notify.models
-    import clinic.scheduling.models  # noqa: F401
+    import clinic.scheduling.models
+    import clinic.screening.models  # noqa: F401
 
 
 @event.listens_for(Engine, "connect")
@@ -89,12 +91,20 @@ def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from clinic.admin.views import bp as admin_bp
+    from clinic.api.views import bp as api_bp
     from clinic.auth.views import bp as auth_bp
     from clinic.catalog.views import bp as catalog_bp
+    from clinic.screening.views import bp as screening_bp
+    from clinic.screening.views import review_bp
 
     app.register_blueprint(catalog_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(admin_bp)
+    app.register_blueprint(screening_bp)
+    app.register_blueprint(review_bp)
+    app.register_blueprint(api_bp)
+    # Bearer tokens only, never the session cookie: no cookie to ride on, so no CSRF to stop.
+    csrf.exempt(api_bp)
 
     @app.get("/healthz")
     def healthz() -> Any:

@@ -8,7 +8,7 @@ from flask.cli import with_appcontext
 
 from clinic.auth.models import Role
 from clinic.auth.operations import AccountError, create_user
-from clinic.clock import local_today
+from clinic.clock import local_today, utcnow
 from clinic.extensions import db
 
 
@@ -55,7 +55,7 @@ def seed_demo_command(if_empty: bool) -> None:
     if if_empty and not database_is_empty():
         click.echo("The database already has accounts; demo data not seeded.")
         return
-    created = seed_demo(local_today(current_app.config["CLINIC_TIMEZONE"]))
+    created = seed_demo(local_today(current_app.config["CLINIC_TIMEZONE"]), utcnow())
     db.session.commit()
     if created:
         click.echo(f"Seeded the demo clinic: {', '.join(created)}.")

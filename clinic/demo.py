@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import func, select
 
@@ -22,6 +22,8 @@ from clinic.catalog.models import (
 )
 from clinic.extensions import db
 from clinic.scheduling.models import ClinicPolicy
+from clinic.screening.operations import current_screening, submit_screening
+from clinic.screening.rules import questions
 
 DEMO_DOMAIN = "lindring.example"
 DEMO_PASSWORD = "demo-password"  # noqa: S105 (published demo accounts)
@@ -229,7 +231,7 @@ def _ensure_user(email: str, name: str, role: Role) -> User:
     )
 
 
-def seed_demo(today: date) -> list[str]:
+def seed_demo(today: date, now: datetime) -> list[str]:
     """Create whatever part of the demo clinic is missing; return what was created."""
     created: list[str] = []
     if db.session.get(ClinicPolicy, 1) is None:
@@ -279,9 +281,14 @@ def seed_demo(today: date) -> list[str]:
     if User.by_email(f"admin@{DEMO_DOMAIN}") is None:
         _ensure_user(f"admin@{DEMO_DOMAIN}", "Clinic Admin", Role.ADMIN)
         created.append(f"admin@{DEMO_DOMAIN}")
-    if User.by_email(f"client@{DEMO_DOMAIN}") is None:
-        _ensure_user(f"client@{DEMO_DOMAIN}", "Demo Client", Role.CLIENT)
+    client = User.by_email(f"client@{DEMO_DOMAIN}")
+    if client is None:
+        client = _ensure_user(f"client@{DEMO_DOMAIN}", "Demo Client", Role.CLIENT)
         created.append(f"client@{DEMO_DOMAIN}")
+    if current_screening(client.id) is None:
+        all_no = {q.id: (False if q.kind == "yes_no" else "") for q in questions()}
+        submit_screening(client, all_no, consent=True, now=now)
+        created.append("the demo client's cleared screening")
     db.session.flush()
     return created
 

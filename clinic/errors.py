@@ -14,6 +14,7 @@ log = logging.getLogger(__name__)
 
 MESSAGES = {
     400: ("That request did not make sense", "Something in what was sent is missing or malformed."),
+    401: ("Please log in", "This needs you to be signed in."),
     403: ("Not for you", "Your account does not have access to this page."),
     404: (
         "Page not found",
@@ -21,8 +22,23 @@ MESSAGES = {
     ),
     405: ("Not allowed", "This page does not accept that kind of request."),
     413: ("Too much data", "What was sent is larger than we accept. Send less and try again."),
+    422: ("That could not be used", "Something in what was sent is not valid."),
     429: ("Slow down", "Too many requests in a short time. Wait a little and try again."),
     500: ("Something went wrong on our side", "The error is logged. Please try again shortly."),
+}
+
+
+# Stable error codes for the JSON API, by HTTP status.
+API_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "too_large",
+    422: "invalid",
+    429: "too_many_requests",
+    500: "server_error",
 }
 
 
@@ -33,7 +49,7 @@ def _wants_json() -> bool:
 def _render(code: int, detail: str | None = None) -> tuple[object, int]:
     title, text = MESSAGES.get(code, (f"Error {code}", ""))
     if _wants_json():
-        return jsonify(error=title.lower().replace(" ", "_"), message=detail or text), code
+        return jsonify(error=API_CODES.get(code, f"http_{code}"), message=detail or text), code
     return render_template("errors/error.html", code=code, title=title, text=detail or text), code
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -27,7 +27,19 @@ def format_local_datetime(value: datetime, timezone: str) -> str:
     return f"{local.day} {local:%B %Y, %H:%M} {local.tzname()}"
 
 
+def format_age(delta: timedelta) -> str:
+    """How long something has waited, roughly: '45 minutes', '5 hours', '3 days'."""
+    minutes = max(int(delta.total_seconds() // 60), 0)
+    for unit, size in (("day", 1440), ("hour", 60)):
+        if minutes >= size:
+            count = minutes // size
+            return f"{count} {unit}{'s' if count != 1 else ''}"
+    return f"{minutes} minute{'s' if minutes != 1 else ''}"
+
+
 def init_app(app: Flask) -> None:
+    app.add_template_filter(format_age, "age")
+
     @app.template_filter("money")
     def money(minor: int) -> str:
         return format_money(minor, current_app.config["CLINIC_CURRENCY"])

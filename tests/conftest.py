@@ -21,7 +21,7 @@ from sqlalchemy import text
 
 from clinic import create_app
 from clinic.auth.models import Role, User
-from clinic.clock import local_today
+from clinic.clock import local_today, utcnow
 from clinic.extensions import db
 from tests.support import TEST_PASSWORD, Mailbox, fresh_postgres_database
 
@@ -232,5 +232,5 @@ def demo(app: Flask) -> None:
     from clinic.demo import seed_demo
 
     with app.app_context():
-        seed_demo(today())
+        seed_demo(today(), utcnow())
         db.session.commit()

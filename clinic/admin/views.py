@@ -10,6 +10,7 @@ from clinic.auth.models import Role, User
 from clinic.catalog.models import Room, Technique, Therapist
 from clinic.extensions import db
 from clinic.notify.models import OutboxMessage
+from clinic.screening.operations import review_queue_count
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -35,6 +36,7 @@ def dashboard() -> str:
         techniques=db.session.scalar(select(func.count()).select_from(Technique)),
         therapists=db.session.scalar(select(func.count()).select_from(Therapist)),
         rooms=db.session.scalar(select(func.count()).select_from(Room)),
+        to_review=review_queue_count(),
         failed_emails=db.session.scalar(
             select(func.count())
             .select_from(OutboxMessage)

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import enum
+import hashlib
 import hmac
 import secrets
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import Enum, String, select
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import Enum, ForeignKey, String, select
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from clinic.clock import utcnow
 from clinic.extensions import db
@@ -78,3 +79,27 @@ class User(UserMixin, db.Model):
     @classmethod
     def by_email(cls, email: str) -> User | None:
         return db.session.scalar(select(cls).where(cls.email == normalise_email(email)))
+
+
+class ApiToken(db.Model):
+    """A bearer token for the JSON API: stored as its SHA-256 only, expiring, revocable."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    user: Mapped[User] = relationship()
+
+    def __repr__(self) -> str:
+        return f"<ApiToken {self.id} user={self.user_id}>"
+
+    @staticmethod
+    def hash(token: str) -> str:
+        return hashlib.sha256(token.encode()).hexdigest()
+
+    def is_usable_at(self, now: datetime) -> bool:
+        return self.revoked_at is None and now < self.expires_at and self.user.active

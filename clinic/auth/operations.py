@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+import secrets
+from datetime import datetime, timedelta
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
-from clinic.auth.models import Role, User, normalise_email
+from clinic.auth.models import ApiToken, Role, User, normalise_email
 from clinic.auth.passwords import hash_password, policy_problem, verify_password
 from clinic.extensions import db
 
@@ -80,3 +84,46 @@ def user_for_reset_token(token: str, secret_key: str, max_age: int) -> User | No
     if user is None or not user.active or data.get("p") != _password_fingerprint(user):
         return None
     return user
+
+
+def issue_api_token(user: User, *, now: datetime, max_age: timedelta) -> tuple[str, ApiToken]:
+    """A new bearer token for the API: the token, to be shown once, and its stored row.
+
+    Only the token's SHA-256 is stored, so a copy of the database gives no usable token.
+    """
+    token = secrets.token_urlsafe(32)  # 256 bits
+    row = ApiToken(
+        user=user, token_hash=ApiToken.hash(token), created_at=now, expires_at=now + max_age
+    )
+    db.session.add(row)
+    db.session.flush()
+    return token, row
+
+
+def api_token_for(token: str, *, now: datetime) -> ApiToken | None:
+    """The stored token a bearer token stands for, marked as used now.
+
+    None when it is unknown, expired or revoked, or its user is no longer active.
+    """
+    row = db.session.scalar(
+        select(ApiToken)
+        .where(ApiToken.token_hash == ApiToken.hash(token))
+        .options(joinedload(ApiToken.user))  # is_usable_at and every view need the user
+    )
+    if row is None or not row.is_usable_at(now):
+        return None
+    note_api_token_use(row, now=now)
+    return row
+
+
+def note_api_token_use(row: ApiToken, *, now: datetime) -> None:
+    """Record when a token was last used, so a leaked or forgotten token shows."""
+    row.last_used_at = now
+    db.session.flush()
+
+
+def revoke_api_token(row: ApiToken, *, now: datetime) -> None:
+    """Make the token stop working from now on."""
+    if row.revoked_at is None:
+        row.revoked_at = now
+    db.session.flush()

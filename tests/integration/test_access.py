@@ -14,49 +14,94 @@ from clinic.extensions import db
 from tests.support import csrf_token_from, login, post_form
 
 VISITORS = ("anonymous", "client_a", "client_b", "therapist_x", "therapist_y", "admin")
-EVERYONE = set(VISITORS)
-LOGGED_IN = EVERYONE - {"anonymous"}
+LOGIN = "login"  # a redirect to the login page
+HOME = "home"  # a redirect to the start page: the page is of no use to this visitor
 
-# endpoint -> (path template, who gets a page; others are sent to login or refused)
-ROUTES: dict[str, tuple[str, set[str]]] = {
+
+def answers(allowed: set[str], *, others: int | str = 403, anonymous: int | str = LOGIN) -> dict:
+    """What each visitor gets: 200 for those allowed, else `others` (anonymous: `anonymous`)."""
+    return {
+        v: 200 if v in allowed else (anonymous if v == "anonymous" else others) for v in VISITORS
+    }
+
+
+EVERYONE = answers(set(VISITORS))
+LOGGED_IN = answers(set(VISITORS) - {"anonymous"})
+CLIENTS = answers({"client_a", "client_b"})
+THERAPISTS = answers({"therapist_x", "therapist_y"})
+ADMIN = answers({"admin"})
+
+# endpoint -> (path for a GET, what each visitor gets). {name} fills in the ids of objects
+# that belong to someone: client A's screening, therapist X's page.
+ROUTES: dict[str, tuple[str, dict]] = {
     "catalog.home": ("/", EVERYONE),
     "catalog.techniques": ("/techniques", EVERYONE),
     "catalog.technique": ("/techniques/sports-massage", EVERYONE),
     "catalog.therapists": ("/therapists", EVERYONE),
     "catalog.therapist": ("/therapists/{therapist_x}", EVERYONE),
-    "catalog.therapist_profile": ("/therapist/profile", {"therapist_x", "therapist_y"}),
-    "auth.register": ("/register", {"anonymous"}),  # logged-in users are sent home
-    "auth.login": ("/login", {"anonymous"}),  # logged-in users are sent home
-    "auth.logout": ("/logout", LOGGED_IN),
+    "catalog.therapist_profile": ("/therapist/profile", THERAPISTS),
+    "auth.register": ("/register", answers({"anonymous"}, others=HOME)),
+    "auth.login": ("/login", answers({"anonymous"}, others=HOME)),
+    "auth.logout": ("/logout", answers(set(VISITORS) - {"anonymous"}, anonymous=HOME)),
     "auth.forgot_password": ("/password/forgot", EVERYONE),
-    "auth.reset_password": ("/password/reset/bad-token", set()),  # 400 for a bad token
+    "auth.reset_password": ("/password/reset/bad-token", answers(set(), others=400, anonymous=400)),
     "auth.account": ("/account", LOGGED_IN),
     "auth.change_password": ("/account/password", LOGGED_IN),
-    "admin.dashboard": ("/admin/", {"admin"}),
-    "admin.users": ("/admin/users", {"admin"}),
+    "screening.current": ("/screening", CLIENTS),
+    "screening.new": ("/screening/new", CLIENTS),
+    # Someone else's screening is not found, not forbidden: its existence is private too.
+    "screening.show": ("/screening/{screening_a}", answers({"client_a", "admin"}, others=404)),
+    "review.queue": ("/admin/screenings/", ADMIN),
+    "review.show": ("/admin/screenings/{screening_a}", ADMIN),
+    # POST only: a GET is refused before anyone is asked who they are.
+    "review.decide": (
+        "/admin/screenings/{screening_a}/approve",
+        answers(set(), others=405, anonymous=405),
+    ),
+    # The API answers bearer tokens only: a logged-in browser session is not enough.
+    "api.screening_questions": ("/api/v1/screening/questions", EVERYONE),
+    "api.show_screening": (
+        "/api/v1/screenings/{screening_a}",
+        answers(set(), others=401, anonymous=401),
+    ),
+    "api.issue_token": ("/api/v1/tokens", answers(set(), others=405, anonymous=405)),
+    "api.revoke_token": ("/api/v1/tokens/current", answers(set(), others=405, anonymous=405)),
+    "api.submit_screening": ("/api/v1/screenings", answers(set(), others=405, anonymous=405)),
+    "admin.dashboard": ("/admin/", ADMIN),
+    "admin.users": ("/admin/users", ADMIN),
     "healthz": ("/healthz", EVERYONE),
     "static": ("/static/css/lindring.css", EVERYONE),
     "bootstrap.static": ("/bootstrap/static/css/bootstrap.min.css", EVERYONE),
 }
 
-# Those who are not let in here are sent to the start page instead: no use for them.
-SENT_HOME = {"auth.register", "auth.login", "auth.logout"}
-
 
 @pytest.fixture
 def visitors(app, demo, make_user, make_therapist):
     """A test client logged in as each kind of visitor, and the ids their pages use."""
+    from clinic.auth.models import User
+    from clinic.clock import utcnow
+    from clinic.screening.operations import submit_screening
+    from clinic.screening.rules import questions
+
     make_user(email="client.a@example.com")
     make_user(email="client.b@example.com")
     x = make_therapist("sports-massage", email="x@example.com", name="Therapist X")
     make_therapist("classic-massage", email="y@example.com", name="Therapist Y")
+    with app.app_context():
+        answers_a = {q.id: q.kind == "yes_no" and q.id == "anticoagulants" for q in questions()}
+        answers_a["other_conditions"] = ""
+        screening = submit_screening(
+            User.by_email("client.a@example.com"), answers_a, consent=True, now=utcnow()
+        )
+        db.session.commit()
+        screening_a = screening.id
     clients = {name: app.test_client() for name in VISITORS}
     login(clients["client_a"], "client.a@example.com")
     login(clients["client_b"], "client.b@example.com")
     login(clients["therapist_x"], "x@example.com")
     login(clients["therapist_y"], "y@example.com")
     login(clients["admin"], "admin@lindring.example", "demo-password")
-    return clients, {"therapist_x": x.id}
+    return clients, {"therapist_x": x.id, "screening_a": screening_a}
 
 
 def test_every_route_is_in_the_table(app):
@@ -68,23 +113,22 @@ def test_every_route_is_in_the_table(app):
 @pytest.mark.parametrize("endpoint", sorted(ROUTES))
 def test_get_answers_match_the_table(visitors, endpoint):
     clients, ids = visitors
-    path, allowed = ROUTES[endpoint]
+    path, expected = ROUTES[endpoint]
     path = path.format(**ids)
     for visitor in VISITORS:
         response = clients[visitor].get(path)
         response.close()  # static files hold an open file until closed
-        if visitor in allowed:
-            assert response.status_code == 200, (visitor, path, response.status_code)
-        elif visitor == "anonymous" and endpoint not in SENT_HOME | {"auth.reset_password"}:
-            assert response.status_code == 302, (visitor, path)
-            assert response.headers["Location"].startswith("/login"), (visitor, path)
-        elif endpoint in SENT_HOME:
-            assert response.status_code == 302, (visitor, path)
-            assert not response.headers["Location"].startswith("/login")
-        elif endpoint == "auth.reset_password":
-            assert response.status_code == 400, (visitor, path)
+        want = expected[visitor]
+        where = (visitor, path, response.status_code)
+        if want == LOGIN:
+            assert response.status_code == 302, where
+            assert response.headers["Location"].startswith("/login?next="), where
+        elif want == HOME:
+            assert response.status_code == 302, where
+            assert response.headers["Location"] in ("/", "/admin/"), where
         else:
-            assert response.status_code == 403, (visitor, path, response.status_code)
+            assert response.status_code == want, where
+        if want == 403:
             assert "Not for you" in response.get_data(as_text=True)
 
 

@@ -133,3 +133,17 @@ def test_behind_a_trusted_proxy_links_use_the_forwarded_scheme_and_host(
         with proxied.app_context():
             empty_all_tables()
             db.engine.dispose()
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status", "code"),
+    [
+        ("get", "/api/v1/nothing-here", 404, "not_found"),  # unknown API URL
+        ("put", "/api/v1/screening/questions", 405, "method_not_allowed"),  # wrong method
+    ],
+)
+def test_api_errors_are_json_with_stable_codes(client, method, path, status, code):
+    response = getattr(client, method)(path)
+    assert response.status_code == status
+    assert response.get_json()["error"] == code
+    assert response.get_json()["message"]

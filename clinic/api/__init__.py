@@ -1,0 +1,33 @@
+"""The JSON API v1: JSON in and out, bearer tokens, every error as {"error", "message"}."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response, jsonify
+
+
+class ApiError(Exception):
+    """A refused API call, answered as `{"error": code, "message": message, **extra}`."""
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        *,
+        headers: dict[str, str] | None = None,
+        **extra: Any,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.headers = headers or {}
+        self.extra = extra
+
+    def response(self) -> Response:
+        response = jsonify({"error": self.code, "message": self.message, **self.extra})
+        response.status_code = self.status
+        response.headers.update(self.headers)
+        return response

@@ -1,0 +1,51 @@
+"""Audit entries. The app only ever adds them; there is no route that edits or deletes one."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, Index, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from clinic.clock import utcnow
+from clinic.extensions import db
+from clinic.sqltypes import UTCDateTime
+
+
+class AuditEntry(db.Model):
+    __table_args__ = (Index("ix_audit_entry_subject", "subject_type", "subject_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"), index=True)
+    action: Mapped[str] = mapped_column(String(64))
+    subject_type: Mapped[str] = mapped_column(String(32))
+    subject_id: Mapped[int | None]
+    ip: Mapped[str] = mapped_column(String(45), default="")
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+    def __repr__(self) -> str:
+        return f"<AuditEntry {self.id} {self.action} {self.subject_type}:{self.subject_id}>"
+
+
+def record(
+    action: str,
+    subject_type: str,
+    subject_id: int | None,
+    *,
+    actor_id: int | None,
+    ip: str = "",
+    detail: dict[str, Any] | None = None,
+) -> AuditEntry:
+    """Add an audit entry to the current transaction."""
+    entry = AuditEntry(
+        action=action,
+        subject_type=subject_type,
+        subject_id=subject_id,
+        actor_id=actor_id,
+        ip=ip[:45],
+        detail=detail or {},
+    )
+    db.session.add(entry)
+    return entry

@@ -1,0 +1,1 @@
+"""The health screening: questionnaire, contraindication rules, consent and review."""

@@ -1,0 +1,13 @@
+"""The consent a client gives before their health answers are stored. Pure data.
+
+A change of wording is a new version; each screening stores the version its client agreed to.
+"""
+
+CONSENT_VERSION = "2026-11-v1"
+
+CONSENT_TEXT = (
+    "I agree that the clinic stores my answers to this health screening and uses them to decide "
+    "which treatments are safe for me. My answers are seen by the clinic's admins, and my "
+    "therapist sees only what matters for my session. They are kept while my account exists "
+    "and I can ask for them to be deleted at any time."
+)
