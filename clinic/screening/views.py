@@ -8,10 +8,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response
 
+from clinic import clock
 from clinic.audit.models import record as audit
 from clinic.auth.access import roles_required
 from clinic.auth.models import Role, User
-from clinic.clock import utcnow
 from clinic.extensions import db
 from clinic.screening import notices, operations
 from clinic.screening.forms import ApproveForm, ClearanceForm, RejectForm, questionnaire_form
@@ -73,7 +73,10 @@ def _audit_staff_view(screening: Screening, user: User) -> None:
 def current() -> str:
     screening = operations.current_screening(current_user.id)
     return render_template(
-        "screening/current.html", screening=screening, now=utcnow(), **_result_context(screening)
+        "screening/current.html",
+        screening=screening,
+        now=clock.utcnow(),
+        **_result_context(screening),
     )
 
 
@@ -84,7 +87,7 @@ def new() -> str | Response:
     if form.validate_on_submit():
         try:
             screening = operations.submit_screening(
-                _me(), form.answers(), consent=form.consent.data, now=utcnow()
+                _me(), form.answers(), consent=form.consent.data, now=clock.utcnow()
             )
         except InvalidAnswers as exc:  # the form's own checks make this rare
             for question_id, problem in exc.problems.items():
@@ -121,7 +124,7 @@ def show(screening_id: int) -> str:
     _audit_staff_view(screening, me)
     db.session.commit()
     return render_template(
-        "screening/show.html", screening=screening, now=utcnow(), **_result_context(screening)
+        "screening/show.html", screening=screening, now=clock.utcnow(), **_result_context(screening)
     )
 
 
@@ -145,7 +148,10 @@ def queue() -> str:
         .limit(20)
     )
     return render_template(
-        "screening/queue.html", queue=operations.review_queue(), urgent=list(urgent), now=utcnow()
+        "screening/queue.html",
+        queue=operations.review_queue(),
+        urgent=list(urgent),
+        now=clock.utcnow(),
     )
 
 
@@ -178,7 +184,7 @@ def _render_review(screening: Screening, forms: dict[str, object]) -> str:
         screening=screening,
         triggers=triggering_answers(screening.answers, screening.version),
         forms=forms,
-        now=utcnow(),
+        now=clock.utcnow(),
         **_result_context(screening),
     )
 
@@ -205,7 +211,7 @@ def decide(screening_id: int, kind: str) -> str | Response:
                 admin=_me(),
                 decision=decision,
                 technique_ids=form.techniques.data,
-                now=utcnow(),
+                now=clock.utcnow(),
                 **{name: form[name].data for name in _DETAILS if name in form},
             )
         except operations.ScreeningError as exc:

@@ -178,7 +178,7 @@ def test_answering_again_replaces_the_screening_and_leaves_the_queue(app, client
 def test_an_expired_screening_asks_to_answer_again(app, client, ida, monkeypatch):
     screen(client)
     later = utcnow() + timedelta(days=366)
-    monkeypatch.setattr("clinic.screening.views.utcnow", lambda: later)
+    monkeypatch.setattr("clinic.clock.utcnow", lambda: later)
     page = client.get("/screening").get_data(as_text=True)
     assert "Your screening has expired" in page and "/screening/new" in page
 
