@@ -70,6 +70,7 @@ def _import_models() -> None:
     import clinic.audit.models
     import clinic.auth.access
     import clinic.auth.models
+    import clinic.booking.models
     import clinic.catalog.models
     import clinic.notify.models
     import clinic.scheduling.models

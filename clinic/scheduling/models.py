@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, time
 
-from sqlalchemy import CheckConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from clinic.clock import utcnow
@@ -45,3 +45,46 @@ class ClinicPolicy(db.Model):
             horizon_days=90,
             cancellation_cutoff_hours=24,
         )
+
+
+class WorkingHours(db.Model):
+    """One interval of a therapist's usual week, on the clinic's wall clock.
+
+    A day may have several intervals; the gaps between them are breaks.
+    """
+
+    __table_args__ = (
+        CheckConstraint("weekday BETWEEN 0 AND 6", name="weekday_range"),
+        CheckConstraint("start_time < end_time", name="starts_before_end"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    therapist_id: Mapped[int] = mapped_column(
+        ForeignKey("therapist.id", ondelete="CASCADE"), index=True
+    )
+    weekday: Mapped[int]  # Monday is 0, as in date.weekday()
+    start_time: Mapped[time]
+    end_time: Mapped[time]
+
+    def __repr__(self) -> str:
+        span = f"{self.start_time:%H:%M}-{self.end_time:%H:%M}"
+        return f"<WorkingHours {self.therapist_id} day {self.weekday} {span}>"
+
+
+class TimeOff(db.Model):
+    """A stretch when a therapist does not work: holiday, course, a dentist's appointment."""
+
+    __table_args__ = (
+        CheckConstraint("starts_at < ends_at", name="starts_before_end"),
+        Index("ix_time_off_therapist_starts", "therapist_id", "starts_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    therapist_id: Mapped[int] = mapped_column(ForeignKey("therapist.id", ondelete="CASCADE"))
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    reason: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    def __repr__(self) -> str:
+        return f"<TimeOff {self.therapist_id} {self.starts_at}-{self.ends_at}>"

@@ -1,0 +1,1 @@
+"""Bookings: the flow, series, cancellation and rescheduling."""

@@ -1,0 +1,193 @@
+"""The slot engine: free times from working windows and busy time. Pure: no Flask, no database.
+
+Every instant is an aware UTC datetime and every length is computed in UTC; the clinic's time
+zone is used only to put slot starts on the wall-clock grid (09:00, 09:15, ...) and to build
+working windows from wall-clock hours (`local_window`).
+
+Rules (DESIGN.md, "Slots"):
+- a slot lies inside one working window of its therapist;
+- it keeps `buffer` away from other sessions (bookings) on both sides, but not from the edges
+  of working hours, nor from time off or imported busy time;
+- at least one room is free for the whole slot, `buffer` away from that room's sessions;
+- it starts on the grid of `granularity` minutes, counted from local midnight;
+- it starts no earlier than `earliest` (now + notice) and no later than `latest` (the horizon);
+- on the fall-back day a wall-clock time that occurs twice yields only its first occurrence.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+
+@dataclass(frozen=True, order=True)
+class Interval:
+    """A half-open stretch of time [start, end) in UTC."""
+
+    start: datetime
+    end: datetime
+
+    def __post_init__(self) -> None:
+        if self.start.tzinfo is None or self.end.tzinfo is None:
+            raise ValueError("intervals need aware datetimes")
+
+    def overlaps(self, other: Interval) -> bool:
+        return self.start < other.end and other.start < self.end
+
+    def widened(self, by: timedelta) -> Interval:
+        return Interval(self.start - by, self.end + by)
+
+
+@dataclass(frozen=True, order=True)
+class Slot:
+    start: datetime
+    therapist_id: int
+    end: datetime = field(compare=False)
+
+
+@dataclass(frozen=True)
+class TherapistSchedule:
+    """One therapist's time for the search: windows they work, and what is taken."""
+
+    therapist_id: int
+    windows: Sequence[Interval]
+    sessions: Sequence[Interval] = ()  # bookings: kept `buffer` apart from a new session
+    blocks: Sequence[Interval] = ()  # time off, imported busy time: no buffer needed
+
+
+@dataclass(frozen=True)
+class SlotQuery:
+    duration: timedelta
+    granularity: timedelta
+    buffer: timedelta
+    earliest: datetime  # now + minimum notice
+    latest: datetime  # the last allowed start (now + horizon)
+    timezone: ZoneInfo
+
+
+def local_window(day: date, start: time, end: time, zone: ZoneInfo) -> Interval | None:
+    """A wall-clock interval of a local day as UTC instants, or None if nothing is left of it.
+
+    A wall-clock time that occurs twice (fall back) means its first occurrence (fold=0); one
+    that does not exist (spring forward) is moved past the gap by zoneinfo.
+    """
+    begin = datetime.combine(day, start, tzinfo=zone).astimezone(UTC)
+    finish = datetime.combine(day, end, tzinfo=zone).astimezone(UTC)
+    return Interval(begin, finish) if begin < finish else None
+
+
+def merge(intervals: Iterable[Interval]) -> list[Interval]:
+    """Sorted, with overlapping and touching intervals joined."""
+    merged: list[Interval] = []
+    for current in sorted(intervals):
+        if merged and current.start <= merged[-1].end:
+            if current.end > merged[-1].end:
+                merged[-1] = Interval(merged[-1].start, current.end)
+        else:
+            merged.append(current)
+    return merged
+
+
+def subtract(free: Sequence[Interval], taken: Sequence[Interval]) -> list[Interval]:
+    """`free` minus `taken`; both sorted and merged. A sweep over the two lists."""
+    result: list[Interval] = []
+    j = 0
+    for piece in free:
+        start = piece.start
+        while j < len(taken) and taken[j].end <= start:
+            j += 1
+        k = j
+        while k < len(taken) and taken[k].start < piece.end:
+            if taken[k].start > start:
+                result.append(Interval(start, taken[k].start))
+            start = max(start, taken[k].end)
+            k += 1
+        if start < piece.end:
+            result.append(Interval(start, piece.end))
+    return result
+
+
+class _Rooms:
+    """Answers 'is some room free for all of [start, end)?' by bisecting each room's free list."""
+
+    def __init__(self, free_by_room: Sequence[Sequence[Interval]]) -> None:
+        self.free = [list(f) for f in free_by_room]
+        self.starts = [[i.start for i in f] for f in self.free]
+
+    def any_free(self, start: datetime, end: datetime) -> bool:
+        for starts, free in zip(self.starts, self.free, strict=True):
+            i = bisect_right(starts, start) - 1
+            if i >= 0 and free[i].end >= end:
+                return True
+        return False
+
+
+def _grid_start(at: datetime, step_minutes: int, zone: ZoneInfo) -> datetime:
+    """The first instant at or after `at` whose wall-clock time is on the grid."""
+    at = at.replace(second=0, microsecond=0) + (
+        timedelta(minutes=1) if at.second or at.microsecond else timedelta()
+    )
+    local = at.astimezone(zone)
+    minute_of_day = local.hour * 60 + local.minute
+    return at + timedelta(minutes=(-minute_of_day) % step_minutes)
+
+
+def _is_first_occurrence(t: datetime, offset: timedelta, zone: ZoneInfo) -> bool:
+    """False for the second pass through a repeated wall-clock hour (fall back)."""
+    wall = (t + offset).replace(tzinfo=zone)  # fold=0: the first occurrence
+    return wall.utcoffset() == offset
+
+
+def _candidates(free: Interval, query: SlotQuery, step_minutes: int) -> Iterable[datetime]:
+    """Grid-aligned starts within one free interval, first occurrences only."""
+    zone = query.timezone
+    first = max(free.start, query.earliest)
+    last = min(free.end - query.duration, query.latest)
+    step = query.granularity
+    t = _grid_start(first, step_minutes, zone)
+    # Within one UTC offset the grid is plain arithmetic; re-align only where the offset moves.
+    while t <= last:
+        offset = t.astimezone(zone).utcoffset()
+        while t <= last and t.astimezone(zone).utcoffset() == offset:
+            if _is_first_occurrence(t, offset, zone):
+                yield t
+            t += step
+        if t <= last:
+            t = _grid_start(t, step_minutes, zone)
+
+
+def find_slots(
+    therapists: Sequence[TherapistSchedule],
+    rooms: Sequence[Sequence[Interval]],
+    query: SlotQuery,
+) -> list[Slot]:
+    """Every free slot of every therapist, sorted by start then therapist.
+
+    `rooms` holds, per room, the sessions taking it up; a slot needs one room whose sessions,
+    widened by the buffer, leave the whole slot free.
+    """
+    if query.duration <= timedelta(0) or query.granularity <= timedelta(0):
+        raise ValueError("duration and granularity must be positive")
+    step_minutes, rest = divmod(query.granularity, timedelta(minutes=1))
+    if rest:
+        raise ValueError("granularity must be whole minutes")
+    horizon = Interval(query.earliest, query.latest + query.duration)
+    room_free = _Rooms(
+        [
+            subtract([horizon], merge(s.widened(query.buffer) for s in sessions))
+            for sessions in rooms
+        ]
+    )
+    slots: list[Slot] = []
+    for schedule in therapists:
+        taken = merge([s.widened(query.buffer) for s in schedule.sessions] + list(schedule.blocks))
+        for free in subtract(merge(schedule.windows), taken):
+            for start in _candidates(free, query, step_minutes):
+                end = start + query.duration
+                if room_free.any_free(start, end):
+                    slots.append(Slot(start, schedule.therapist_id, end))
+    slots.sort()
+    return slots
