@@ -91,9 +91,11 @@ def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    import clinic.api.catalog  # noqa: F401  (adds its routes to the API blueprint)
     from clinic.admin.views import bp as admin_bp
     from clinic.api.views import bp as api_bp
     from clinic.auth.views import bp as auth_bp
+    from clinic.booking.views import bp as booking_bp
     from clinic.catalog.views import bp as catalog_bp
     from clinic.screening.views import bp as screening_bp
     from clinic.screening.views import review_bp
@@ -102,6 +104,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(auth_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(screening_bp)
+    app.register_blueprint(booking_bp)
     app.register_blueprint(review_bp)
     app.register_blueprint(api_bp)
     # Bearer tokens only, never the session cookie: no cookie to ride on, so no CSRF to stop.

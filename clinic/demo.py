@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import func, select
 
@@ -21,7 +21,7 @@ from clinic.catalog.models import (
     Therapist,
 )
 from clinic.extensions import db
-from clinic.scheduling.models import ClinicPolicy
+from clinic.scheduling.models import ClinicPolicy, WorkingHours
 from clinic.screening.operations import current_screening, submit_screening
 from clinic.screening.rules import questions
 
@@ -175,12 +175,17 @@ TECHNIQUES: list[dict] = [
 ]
 
 
+MON_FRI = (0, 1, 2, 3, 4)
+
+
 @dataclass(frozen=True)
 class DemoTherapist:
     first_name: str
     full_name: str
     bio: str
     certified: tuple[str, ...]
+    # (weekdays, "HH:MM", "HH:MM") on the clinic's wall clock
+    hours: tuple[tuple[tuple[int, ...], str, str], ...]
     expired: tuple[str, ...] = ()
 
 
@@ -191,6 +196,7 @@ THERAPISTS = [
         "Anna trained as a sports massage therapist after ten years of competitive rowing. She "
         "works mostly with runners, rowers and people with physical jobs.",
         ("sports-massage", "trigger-point-therapy"),
+        hours=((MON_FRI, "09:00", "12:00"), (MON_FRI, "12:30", "17:00")),
     ),
     DemoTherapist(
         "bo",
@@ -198,6 +204,7 @@ THERAPISTS = [
         "Bo prefers slow, careful work and sees many clients with long-standing back pain who "
         "find firm pressure too much.",
         ("myofascial-release", "deep-tissue-massage", "classic-massage"),
+        hours=((MON_FRI, "09:00", "17:00"),),
     ),
     DemoTherapist(
         "clara",
@@ -211,6 +218,7 @@ THERAPISTS = [
             "deep-tissue-massage",
             "classic-massage",
         ),
+        hours=(((1, 2, 3, 4, 5), "10:00", "18:00"),),
     ),
     DemoTherapist(
         "david",
@@ -218,6 +226,7 @@ THERAPISTS = [
         "David combines sports massage with myofascial work and likes to explain what he "
         "finds, so clients know what to do between sessions.",
         ("sports-massage", "myofascial-release"),
+        hours=((MON_FRI, "09:00", "17:00"),),
         expired=("trigger-point-therapy",),
     ),
 ]
@@ -274,6 +283,15 @@ def seed_demo(today: date, now: datetime) -> list[str]:
                         valid_from=today - timedelta(days=days_before),
                         valid_until=today + timedelta(days=days_after),
                     )
+                )
+            for weekdays, start, end in demo.hours:
+                therapist.working_hours.extend(
+                    WorkingHours(
+                        weekday=day,
+                        start_time=time.fromisoformat(start),
+                        end_time=time.fromisoformat(end),
+                    )
+                    for day in weekdays
                 )
             db.session.add(therapist)
             created.append(f"therapist {email}")

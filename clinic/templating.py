@@ -52,6 +52,11 @@ def init_app(app: Flask) -> None:
     def localtime(value: datetime) -> str:
         return format_local_datetime(value, current_app.config["CLINIC_TIMEZONE"])
 
+    @app.template_filter("localclock")
+    def localclock(value: datetime) -> str:
+        """Just the wall-clock time, for lists under a day heading: '09:15'."""
+        return value.astimezone(ZoneInfo(current_app.config["CLINIC_TIMEZONE"])).strftime("%H:%M")
+
     @app.context_processor
     def clinic_values() -> dict[str, Any]:
         return {"clinic_name": current_app.config["CLINIC_NAME"]}

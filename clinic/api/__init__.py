@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from flask import Response, jsonify
+from flask import Response, current_app, jsonify
 
 
 class ApiError(Exception):
@@ -31,3 +33,9 @@ class ApiError(Exception):
         response.status_code = self.status
         response.headers.update(self.headers)
         return response
+
+
+def clinic_time(instant: datetime) -> str:
+    """An instant in ISO 8601 with the clinic zone's UTC offset, to the second."""
+    zone = ZoneInfo(current_app.config["CLINIC_TIMEZONE"])
+    return instant.astimezone(zone).isoformat(timespec="seconds")

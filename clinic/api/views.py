@@ -6,16 +6,15 @@ writes, so a refused call stores nothing.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Response, current_app, g, jsonify, request
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from clinic import clock
-from clinic.api import ApiError
+from clinic.api import ApiError, clinic_time
 from clinic.api.auth import api_user, bearer_required, current_token
 from clinic.audit.models import record as audit
 from clinic.auth import operations as accounts
@@ -53,19 +52,13 @@ def _json_object() -> dict[str, Any]:
     return body
 
 
-def _clinic_time(instant: datetime) -> str:
-    """An instant in ISO 8601 with the clinic zone's UTC offset, to the second."""
-    zone = ZoneInfo(current_app.config["CLINIC_TIMEZONE"])
-    return instant.astimezone(zone).isoformat(timespec="seconds")
-
-
 def _screening_json(screening: Screening) -> dict[str, Any]:
     rows = sorted(screening.outcomes, key=lambda o: (o.technique.position, o.technique.slug))
     return {
         "id": screening.id,
         "status": screening.overall.value,
         "outcomes": {row.technique.slug: row.outcome.value for row in rows},
-        "valid_until": _clinic_time(screening.valid_until),
+        "valid_until": clinic_time(screening.valid_until),
     }
 
 
@@ -99,7 +92,7 @@ def issue_token() -> tuple[Response, int]:
         max_age=timedelta(seconds=current_app.config["API_TOKEN_MAX_AGE"]),
     )
     db.session.commit()
-    return jsonify(token=token, expires_at=_clinic_time(row.expires_at)), 201
+    return jsonify(token=token, expires_at=clinic_time(row.expires_at)), 201
 
 
 @bp.delete("/tokens/current")

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import enum
 from datetime import date
+from typing import TYPE_CHECKING
 
 from sqlalchemy import CheckConstraint, Enum, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from clinic.auth.models import User
 from clinic.extensions import db
+
+if TYPE_CHECKING:
+    from clinic.scheduling.models import WorkingHours
 
 
 class Pressure(enum.StrEnum):
@@ -87,6 +91,11 @@ class Therapist(db.Model):
     certifications: Mapped[list[Certification]] = relationship(
         back_populates="therapist",
         order_by="Certification.valid_until.desc()",
+        cascade="all, delete-orphan",
+    )
+
+    working_hours: Mapped[list[WorkingHours]] = relationship(
+        order_by="(WorkingHours.weekday, WorkingHours.start_time)",
         cascade="all, delete-orphan",
     )
 

@@ -67,6 +67,11 @@ ROUTES: dict[str, tuple[str, dict]] = {
     "api.issue_token": ("/api/v1/tokens", answers(set(), others=405, anonymous=405)),
     "api.revoke_token": ("/api/v1/tokens/current", answers(set(), others=405, anonymous=405)),
     "api.submit_screening": ("/api/v1/screenings", answers(set(), others=405, anonymous=405)),
+    "api.techniques": ("/api/v1/techniques", EVERYONE),
+    "api.therapists": ("/api/v1/therapists", EVERYONE),
+    # Public, but it needs its parameters: without them everyone gets 422.
+    "api.slots": ("/api/v1/slots", answers(set(), others=422, anonymous=422)),
+    "booking.search": ("/book", EVERYONE),
     "admin.dashboard": ("/admin/", ADMIN),
     "admin.users": ("/admin/users", ADMIN),
     "healthz": ("/healthz", EVERYONE),
