@@ -8,8 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, jsonify
-from sqlalchemy import event, text
-from sqlalchemy.engine import Engine
+from sqlalchemy import text
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from clinic.config import load_config
@@ -72,22 +71,10 @@ def _import_models() -> None:
     import clinic.auth.models
     import clinic.booking.models
     import clinic.catalog.models
+    import clinic.database
     import clinic.notify.models
     import clinic.scheduling.models
     import clinic.screening.models  # noqa: F401
-
-
-@event.listens_for(Engine, "connect")
-def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
-    module = type(dbapi_connection).__module__
-    if not module.startswith("sqlite3"):
-        return
-    cursor = dbapi_connection.cursor()
-    # Foreign keys are off by default in SQLite; WAL lets readers work beside one writer.
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=5000")
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.close()
 
 
 def register_blueprints(app: Flask) -> None:

@@ -63,7 +63,7 @@ def submit_screening(
         raise ScreeningError("Only clients answer the health screening.", code="not_a_client")
     if consent is not True:
         raise ScreeningError(
-            "Please agree to the processing of your health data, or we cannot store your answers.",
+            "Please agree, or we cannot store your answers.",
             field="consent",
             code="consent_required",
         )

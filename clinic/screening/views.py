@@ -28,6 +28,7 @@ from clinic.screening.rules import (
     InvalidAnswers,
     Outcome,
     Section,
+    question,
     questions,
     triggering_answers,
 )
@@ -165,7 +166,8 @@ def _decision_forms(screening: Screening) -> dict[str, object]:
     for key, form in forms.items():
         rows = operations.decidable_outcomes(screening, kinds[key])
         form.techniques.choices = {r.technique_id: r.technique.name for r in rows}
-        if request.method == "GET":
+        if request.method == "GET" and key == "approve":
+            # Approving is the common, harmless case; clearing and rejecting are chosen one by one.
             form.techniques.data = [r.technique_id for r in rows]
     return forms
 
@@ -181,6 +183,7 @@ def review(screening_id: int) -> str:
 def _render_review(screening: Screening, forms: dict[str, object]) -> str:
     return render_template(
         "screening/review.html",
+        question_text=lambda qid, version: question(qid, version).text,
         screening=screening,
         triggers=triggering_answers(screening.answers, screening.version),
         forms=forms,
@@ -230,6 +233,11 @@ def decide(screening_id: int, kind: str) -> str | Response:
             )
             notices.queue_decision_notice(screening)
             db.session.commit()
-            flash(f"Decision recorded: {decision.value}. The client has been told.", "success")
+            done = {
+                Decision.APPROVED: "Approved",
+                Decision.CLEARED: "Medical clearance recorded",
+                Decision.REJECTED: "Rejected",
+            }[decision]
+            flash(f"{done}. The client has been told by e-mail.", "success")
             return redirect(url_for("review.show", screening_id=screening.id))
     return _render_review(screening, forms)

@@ -20,7 +20,9 @@ def count_queries(app) -> Iterator[list[str]]:
     statements: list[str] = []
 
     def record(conn, cursor, statement, parameters, context, executemany):
-        statements.append(statement)
+        # Transaction control (SQLite's BEGIN, savepoints) is not a query.
+        if not statement.lstrip().upper().startswith(("BEGIN", "SAVEPOINT", "RELEASE")):
+            statements.append(statement)
 
     with app.app_context():
         engine = db.engine

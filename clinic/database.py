@@ -1,0 +1,55 @@
+"""How Lindring talks to its databases: SQLite's settings and transactions, and retries.
+
+SQLite's Python driver opens transactions on its own and lazily, which breaks SAVEPOINT and
+lets two writers read the same state before either writes. SQLAlchemy's documented recipe
+takes that over: the driver is put in autocommit mode and we emit BEGIN ourselves, as
+BEGIN IMMEDIATE for a request that declared it will write (`begin_write`), so concurrent
+writers queue for the lock instead of failing halfway.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import Connection, Engine
+
+from clinic.extensions import db
+
+WRITE_OPTION = "lindring_write"
+
+
+def _is_sqlite(dbapi_connection: Any) -> bool:
+    return type(dbapi_connection).__module__.startswith("sqlite3")
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_settings(dbapi_connection: Any, connection_record: Any) -> None:
+    if not _is_sqlite(dbapi_connection):
+        return
+    dbapi_connection.isolation_level = None  # we emit BEGIN ourselves, see _sqlite_begin
+    cursor = dbapi_connection.cursor()
+    # Foreign keys are off by default in SQLite; WAL lets readers work beside one writer.
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.close()
+
+
+@event.listens_for(Engine, "begin")
+def _sqlite_begin(conn: Connection) -> None:
+    if conn.dialect.name != "sqlite":
+        return
+    if conn.get_execution_options().get(WRITE_OPTION):
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+    else:
+        conn.exec_driver_sql("BEGIN")
+
+
+def begin_write() -> None:
+    """Open this session's transaction as a writer (on SQLite: BEGIN IMMEDIATE).
+
+    Call it first thing in an operation that checks and then writes, before any read.
+    """
+    if not db.session().in_transaction():
+        db.session.connection(execution_options={WRITE_OPTION: True})
