@@ -57,6 +57,15 @@ def init_app(app: Flask) -> None:
         """Just the wall-clock time, for lists under a day heading: '09:15'."""
         return value.astimezone(ZoneInfo(current_app.config["CLINIC_TIMEZONE"])).strftime("%H:%M")
 
+    @app.template_filter("longdate_of")
+    def longdate_of(value: datetime) -> str:
+        """The clinic's calendar day of an instant: 'Monday 29 March 2027'."""
+        return format_date(value.astimezone(ZoneInfo(current_app.config["CLINIC_TIMEZONE"])).date())
+
+    @app.template_filter("zonename")
+    def zonename(value: datetime) -> str:
+        return value.astimezone(ZoneInfo(current_app.config["CLINIC_TIMEZONE"])).tzname() or ""
+
     @app.context_processor
     def clinic_values() -> dict[str, Any]:
         return {"clinic_name": current_app.config["CLINIC_NAME"]}

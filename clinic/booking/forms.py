@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import DateField, SelectField, SubmitField
-from wtforms.validators import Optional
+from wtforms import DateField, HiddenField, SelectField, SubmitField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional
 
 
 class SlotSearchForm(FlaskForm):
@@ -18,3 +18,24 @@ class SlotSearchForm(FlaskForm):
     therapist = SelectField("Therapist", coerce=int, validate_choice=False)
     start = DateField("From", validators=[Optional()])
     submit = SubmitField("Show free times")
+
+
+class BookForm(FlaskForm):
+    """Confirming a booking. The one-time token makes a resent form land on the same booking."""
+
+    request_token = HiddenField(validators=[DataRequired(), Length(min=16, max=100)])
+    submit = SubmitField("Confirm booking")
+
+
+class CancelForm(FlaskForm):
+    reason = TextAreaField(
+        "Reason (optional for clients; the client sees it)",
+        validators=[Length(max=2000)],
+        render_kw={"rows": 2},
+    )
+    submit = SubmitField("Cancel booking")
+
+
+class MarkForm(FlaskForm):
+    outcome = SelectField("Outcome", choices={"completed": "Completed", "no_show": "No-show"})
+    submit = SubmitField("Save")

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import CheckConstraint, Enum, ForeignKey, Index, Text
+from sqlalchemy import JSON, CheckConstraint, Enum, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from clinic.auth.models import User
@@ -58,13 +59,107 @@ class Booking(db.Model):
         ),
         default=BookingStatus.CONFIRMED,
     )
+    # The policy in force when it was booked: later changes never move an existing booking.
+    buffer_minutes: Mapped[int] = mapped_column(default=15)
+    cancellation_cutoff_hours: Mapped[int] = mapped_column(default=24)
     cancel_reason: Mapped[str] = mapped_column(Text, default="")
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    cancelled_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    # Bumped on every change the client's calendar must follow (iCalendar SEQUENCE).
+    sequence: Mapped[int] = mapped_column(default=0)
+    series_id: Mapped[int | None] = mapped_column(index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
-    client: Mapped[User] = relationship()
+    client: Mapped[User] = relationship(foreign_keys=[client_id])
     therapist: Mapped[Therapist] = relationship()
     technique: Mapped[Technique] = relationship()
     room: Mapped[Room] = relationship()
 
     def __repr__(self) -> str:
         return f"<Booking {self.id} {self.status.value} {self.starts_at:%Y-%m-%d %H:%M}Z>"
+
+    @property
+    def is_live(self) -> bool:
+        """Pending or confirmed: it holds its therapist's and room's time."""
+        return self.status in LIVE
+
+    def cutoff_at(self) -> datetime:
+        return self.starts_at - timedelta(hours=self.cancellation_cutoff_hours)
+
+    def is_seen_by(self, user: User) -> bool:
+        """The client, the therapist of the session, and admins."""
+        return user.is_admin or user.id == self.client_id or self.therapist.user_id == user.id
+
+    def why_client_cannot_change(self, now: datetime) -> str | None:
+        """Why the client may not cancel or move it now, or None when they may."""
+        if not self.is_live:
+            return f"This booking is {self.status.value.replace('_', ' ')}."
+        if now >= self.cutoff_at():
+            return (
+                f"Changes are possible until {self.cancellation_cutoff_hours} hours before the "
+                "session. Please call the clinic."
+            )
+        return None
+
+    def why_not_cancel(self, user: User, now: datetime) -> str | None:
+        """Why this user may not cancel it now, or None when they may."""
+        if user.is_admin or (user.is_therapist and self.therapist.user_id == user.id):
+            return None if self.is_live else f"This booking is {self.status.value}."
+        if user.id == self.client_id:
+            return self.why_client_cannot_change(now)
+        return "Only the client, the therapist and the clinic can cancel a booking."
+
+    def why_not_mark(self, user: User, now: datetime) -> str | None:
+        """Why this user may not mark it completed or no-show now, or None when they may."""
+        if not (user.is_admin or (user.is_therapist and self.therapist.user_id == user.id)):
+            return "Only the therapist and the clinic mark sessions."
+        if self.status is not BookingStatus.CONFIRMED:
+            return f"Only confirmed sessions can be marked; this one is {self.status.value}."
+        if now < self.starts_at:
+            return "A session can be marked once it has started."
+        return None
+
+
+# Live bookings hold time; their claims below are what the database checks.
+LIVE = (BookingStatus.PENDING, BookingStatus.CONFIRMED)
+
+# Claims are made of blocks this long; every start, length and buffer is a multiple of it.
+CLAIM_BLOCK = timedelta(minutes=5)
+
+
+class TimeClaim(db.Model):
+    """Five minutes of one therapist's or one room's time, held by a live booking.
+
+    The no-double-booking guarantee lives here: a booking claims every block from its start to
+    its end plus the buffer, for its therapist and for its room, and the primary key lets only
+    one booking hold a block. Two overlapping bookings would need the same row, so the second
+    INSERT fails inside the database, on SQLite and PostgreSQL alike, however many app
+    processes race. Claims are deleted when a booking stops being live (cancelled, completed).
+    """
+
+    kind: Mapped[str] = mapped_column(String(9), primary_key=True)  # "therapist" or "room"
+    resource_id: Mapped[int] = mapped_column(primary_key=True)
+    block_start: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
+    booking_id: Mapped[int] = mapped_column(
+        ForeignKey("booking.id", ondelete="CASCADE"), index=True
+    )
+
+    def __repr__(self) -> str:
+        return f"<TimeClaim {self.kind}:{self.resource_id} {self.block_start} by {self.booking_id}>"
+
+
+class IdempotencyKey(db.Model):
+    """The first answer to a request that carried this key, so a retry gets it again."""
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("user.id", ondelete="CASCADE"), primary_key=True
+    )
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    booking_id: Mapped[int | None] = mapped_column(ForeignKey("booking.id", ondelete="SET NULL"))
+    status_code: Mapped[int | None]
+    body: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+    def __repr__(self) -> str:
+        return f"<IdempotencyKey {self.user_id}:{self.key}>"

@@ -2,19 +2,29 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+import secrets
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, current_app, render_template, request
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
+from werkzeug.wrappers import Response
 
 from clinic import clock
+from clinic.audit.models import record as audit
+from clinic.auth.access import roles_required
+from clinic.auth.forms import ConfirmForm
+from clinic.auth.models import Role, User
+from clinic.booking import notices, operations
 from clinic.booking.availability import search_slots
-from clinic.booking.forms import SlotSearchForm
-from clinic.catalog.models import Technique
+from clinic.booking.forms import BookForm, CancelForm, MarkForm, SlotSearchForm
+from clinic.booking.models import Booking, BookingStatus, IdempotencyKey
+from clinic.catalog.models import Technique, Therapist
 from clinic.extensions import db
 from clinic.scheduling.models import ClinicPolicy
+from clinic.screening.operations import booking_gate
 
 bp = Blueprint("booking", __name__)
 
@@ -111,3 +121,209 @@ def search() -> str:
         else None,
         later=page_link(last_day + timedelta(days=1)) if last_day < last_bookable else None,
     )
+
+
+# --- confirming, seeing and changing a booking ----------------------------------------------
+
+
+def _me() -> User:
+    return db.session.get(User, current_user.id)
+
+
+def _request_from_args(args) -> operations.Request | None:
+    try:
+        start = datetime.fromisoformat(args.get("start", ""))
+        return operations.Request(
+            technique_slug=args.get("technique", ""),
+            duration_minutes=int(args.get("duration", "")),
+            therapist_id=int(args.get("therapist", "")),
+            start=start if start.tzinfo else start.replace(tzinfo=UTC),
+        )
+    except (TypeError, ValueError):
+        return None
+
+
+@bp.route("/book/confirm", methods=["GET", "POST"])
+@roles_required(Role.CLIENT)
+def confirm() -> str | Response | tuple[str, int]:
+    """Show what will be booked, with price and cancellation policy; POST books it."""
+    req = _request_from_args(request.args)
+    if req is None:
+        flash("That time could not be read. Please pick one from the list.", "warning")
+        return redirect(url_for("booking.search"))
+    timezone = current_app.config["CLINIC_TIMEZONE"]
+    now = clock.utcnow()
+    policy = ClinicPolicy.current()
+    form = BookForm()
+    problem: operations.BookingError | None = None
+    try:
+        technique, price = operations.check_request(req, now=now, timezone=timezone, policy=policy)
+    except operations.BookingError as exc:
+        return render_template("booking/confirm.html", problem=exc, req=req, form=form), 422
+    therapist = db.session.get(Therapist, req.therapist_id)
+    gate = booking_gate(current_user.id, technique, now)
+
+    if form.validate_on_submit():
+        token = form.request_token.data
+        earlier = db.session.get(IdempotencyKey, (current_user.id, token))
+        if earlier is not None and earlier.booking_id:
+            flash("You had already sent this booking; here it is.", "info")
+            return redirect(url_for("booking.show", booking_id=earlier.booking_id))
+
+        def attempt() -> Booking:
+            booking = operations.book(_me(), req, now=now, timezone=timezone)
+            db.session.add(
+                IdempotencyKey(user_id=current_user.id, key=token, booking_id=booking.id)
+            )
+            notices.announce(
+                booking,
+                "booked" if booking.status is BookingStatus.CONFIRMED else "booked_pending",
+                actor_id=current_user.id,
+            )
+            db.session.commit()
+            return booking
+
+        try:
+            booking = operations.with_retries(attempt)
+        except operations.BookingError as exc:
+            db.session.rollback()
+            again = db.session.get(IdempotencyKey, (current_user.id, token))
+            if again is not None and again.booking_id:  # our own twin request won the race
+                return redirect(url_for("booking.show", booking_id=again.booking_id))
+            problem = exc
+        else:
+            if booking.status is BookingStatus.PENDING:
+                flash(
+                    "We hold this time for you and confirm it after a review of your "
+                    "screening. You will get an e-mail.",
+                    "warning",
+                )
+            else:
+                flash(
+                    "Your booking is confirmed. A confirmation is on its way by e-mail.", "success"
+                )
+            return redirect(url_for("booking.show", booking_id=booking.id))
+    if request.method == "GET":
+        form.request_token.data = secrets.token_urlsafe(24)
+    return render_template(
+        "booking/confirm.html",
+        req=req,
+        form=form,
+        technique=technique,
+        price=price,
+        therapist=therapist,
+        gate=gate,
+        policy=policy,
+        problem=problem,
+        end=req.start + timedelta(minutes=req.duration_minutes),
+    ), (problem.status if problem else 200)
+
+
+def _load(booking_id: int) -> Booking:
+    booking = db.session.scalar(
+        select(Booking)
+        .where(Booking.id == booking_id)
+        .options(
+            selectinload(Booking.client),
+            selectinload(Booking.technique),
+            selectinload(Booking.room),
+            selectinload(Booking.therapist).selectinload(Therapist.user),
+        )
+    )
+    if booking is None or not booking.is_seen_by(_me()):
+        abort(404)  # someone else's booking does not exist, as far as you are concerned
+    return booking
+
+
+@bp.route("/bookings/<int:booking_id>")
+@login_required
+def show(booking_id: int) -> str:
+    booking = _load(booking_id)
+    now = clock.utcnow()
+    me = _me()
+    return render_template(
+        "booking/show.html",
+        booking=booking,
+        now=now,
+        cancel_problem=booking.why_not_cancel(me, now),
+        mark_problem=booking.why_not_mark(me, now),
+        cancel_form=CancelForm(),
+        mark_form=MarkForm(),
+        confirm_form=ConfirmForm(),
+    )
+
+
+@bp.route("/my/bookings")
+@roles_required(Role.CLIENT)
+def mine() -> str:
+    now = clock.utcnow()
+    bookings = list(
+        db.session.scalars(
+            select(Booking)
+            .where(Booking.client_id == current_user.id)
+            .options(
+                selectinload(Booking.technique),
+                selectinload(Booking.therapist).selectinload(Therapist.user),
+            )
+            .order_by(Booking.starts_at)
+        )
+    )
+    upcoming = [b for b in bookings if b.ends_at > now and b.status is not BookingStatus.CANCELLED]
+    past = [b for b in reversed(bookings) if b not in upcoming]
+    return render_template("booking/mine.html", upcoming=upcoming, past=past, now=now)
+
+
+def _change(booking_id: int, form_class, action) -> Response:
+    booking = _load(booking_id)
+    form = form_class()
+    if not form.validate_on_submit():
+        flash("The form was incomplete or had expired. Please try again.", "warning")
+        return redirect(url_for("booking.show", booking_id=booking.id))
+    try:
+        event, message = action(booking, form)
+    except operations.BookingError as exc:
+        db.session.rollback()
+        flash(exc.message, "danger")
+    else:
+        notices.announce(booking, event, actor_id=current_user.id) if event else None
+        db.session.commit()
+        flash(message, "success")
+    return redirect(url_for("booking.show", booking_id=booking_id))
+
+
+@bp.route("/bookings/<int:booking_id>/cancel", methods=["POST"])
+@login_required
+def cancel(booking_id: int) -> Response:
+    def action(booking: Booking, form: CancelForm) -> tuple[str, str]:
+        operations.cancel(booking, by=_me(), reason=form.reason.data, now=clock.utcnow())
+        return "cancelled", "The booking is cancelled. An e-mail confirms it."
+
+    return _change(booking_id, CancelForm, action)
+
+
+@bp.route("/bookings/<int:booking_id>/mark", methods=["POST"])
+@login_required
+def mark(booking_id: int) -> Response:
+    def action(booking: Booking, form: MarkForm) -> tuple[str | None, str]:
+        outcome = BookingStatus(form.outcome.data)
+        operations.mark(booking, outcome, by=_me(), now=clock.utcnow())
+        audit(
+            f"booking.{outcome.value}",
+            "booking",
+            booking.id,
+            actor_id=current_user.id,
+            ip=request.remote_addr or "",
+        )
+        return None, f"Marked {'completed' if outcome is BookingStatus.COMPLETED else 'no-show'}."
+
+    return _change(booking_id, MarkForm, action)
+
+
+@bp.route("/bookings/<int:booking_id>/confirm", methods=["POST"])
+@roles_required(Role.ADMIN)
+def confirm_pending(booking_id: int) -> Response:
+    def action(booking: Booking, form: ConfirmForm) -> tuple[str, str]:
+        operations.confirm_pending(booking, by=_me(), now=clock.utcnow())
+        return "confirmed", "The booking is confirmed; the client has been told."
+
+    return _change(booking_id, ConfirmForm, action)

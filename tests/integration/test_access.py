@@ -15,6 +15,7 @@ from tests.support import csrf_token_from, login, post_form
 
 VISITORS = ("anonymous", "client_a", "client_b", "therapist_x", "therapist_y", "admin")
 LOGIN = "login"  # a redirect to the login page
+SEARCH = "search"  # a redirect to the free times: the request named no time
 HOME = "home"  # a redirect to the start page: the page is of no use to this visitor
 
 
@@ -72,6 +73,22 @@ ROUTES: dict[str, tuple[str, dict]] = {
     # Public, but it needs its parameters: without them everyone gets 422.
     "api.slots": ("/api/v1/slots", answers(set(), others=422, anonymous=422)),
     "booking.search": ("/book", EVERYONE),
+    "booking.confirm": (
+        "/book/confirm",
+        answers(set(), others=403) | {"client_a": SEARCH, "client_b": SEARCH},
+    ),
+    "booking.mine": ("/my/bookings", CLIENTS),
+    # A booking is seen by its client, its therapist and admins; to others it does not exist.
+    "booking.show": (
+        "/bookings/{booking_a}",
+        answers({"client_a", "therapist_x", "admin"}, others=404),
+    ),
+    "booking.cancel": ("/bookings/{booking_a}/cancel", answers(set(), others=405, anonymous=405)),
+    "booking.mark": ("/bookings/{booking_a}/mark", answers(set(), others=405, anonymous=405)),
+    "booking.confirm_pending": (
+        "/bookings/{booking_a}/confirm",
+        answers(set(), others=405, anonymous=405),
+    ),
     "admin.dashboard": ("/admin/", ADMIN),
     "admin.users": ("/admin/users", ADMIN),
     "healthz": ("/healthz", EVERYONE),
@@ -100,13 +117,40 @@ def visitors(app, demo, make_user, make_therapist):
         )
         db.session.commit()
         screening_a = screening.id
+        booking_a = make_booking_row(screening.client_id, x.id)
     clients = {name: app.test_client() for name in VISITORS}
     login(clients["client_a"], "client.a@example.com")
     login(clients["client_b"], "client.b@example.com")
     login(clients["therapist_x"], "x@example.com")
     login(clients["therapist_y"], "y@example.com")
     login(clients["admin"], "admin@lindring.example", "demo-password")
-    return clients, {"therapist_x": x.id, "screening_a": screening_a}
+    return clients, {"therapist_x": x.id, "screening_a": screening_a, "booking_a": booking_a}
+
+
+def make_booking_row(client_id: int, therapist_id: int) -> int:
+    """A confirmed booking of client A with therapist X, tomorrow at ten (needs an app context)."""
+    from datetime import timedelta
+
+    from clinic.booking.models import Booking
+    from clinic.catalog.models import Room, Technique
+    from clinic.clock import utcnow
+
+    start = utcnow().replace(hour=10, minute=0, second=0, microsecond=0) + timedelta(days=1)
+    booking = Booking(
+        client_id=client_id,
+        therapist_id=therapist_id,
+        technique_id=db.session.scalar(
+            select(Technique.id).where(Technique.slug == "sports-massage")
+        ),
+        room_id=db.session.scalar(select(Room.id).limit(1)),
+        starts_at=start,
+        ends_at=start + timedelta(hours=1),
+        duration_minutes=60,
+        price_minor=65000,
+    )
+    db.session.add(booking)
+    db.session.commit()
+    return booking.id
 
 
 def test_every_route_is_in_the_table(app):
@@ -128,6 +172,9 @@ def test_get_answers_match_the_table(visitors, endpoint):
         if want == LOGIN:
             assert response.status_code == 302, where
             assert response.headers["Location"].startswith("/login?next="), where
+        elif want == SEARCH:
+            assert response.status_code == 302, where
+            assert response.headers["Location"] == "/book", where
         elif want == HOME:
             assert response.status_code == 302, where
             assert response.headers["Location"] in ("/", "/admin/"), where

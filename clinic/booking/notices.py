@@ -1,0 +1,55 @@
+"""What happens around every booking change: an audit entry and e-mail to those concerned.
+
+E-mails carry the time, the technique and the people, never health data.
+"""
+
+from __future__ import annotations
+
+from flask import render_template, request, url_for
+
+from clinic.audit.models import record as audit
+from clinic.booking.models import Booking
+from clinic.notify.outbox import queue_email
+
+SUBJECTS = {
+    "booked": "Your booking is confirmed",
+    "booked_pending": "Your booking is held: we confirm it after a review",
+    "confirmed": "Your booking is confirmed",
+    "cancelled": "Your booking is cancelled",
+    "rescheduled": "Your booking has moved",
+    "expired": "Your held booking has expired",
+}
+
+# Who hears about what, besides the audit log.
+TELL_THERAPIST = {"booked", "booked_pending", "cancelled", "rescheduled", "confirmed"}
+
+
+def announce(
+    booking: Booking, event: str, *, actor_id: int | None, detail: dict | None = None
+) -> None:
+    """Record the change in the audit log and queue the e-mails, in the current transaction."""
+    audit(
+        f"booking.{event}",
+        "booking",
+        booking.id,
+        actor_id=actor_id,
+        ip=(request.remote_addr or "") if request else "",
+        detail={"status": booking.status.value, **(detail or {})},
+    )
+    link = url_for("booking.show", booking_id=booking.id, _external=True)
+    body = render_template(
+        "booking/email/change.txt", booking=booking, event=event, link=link, to_therapist=False
+    )
+    queue_email(booking.client.email, SUBJECTS[event], body)
+    if event in TELL_THERAPIST:
+        body = render_template(
+            "booking/email/change.txt", booking=booking, event=event, link=link, to_therapist=True
+        )
+        subject = {
+            "booked": "New session booked",
+            "booked_pending": "New session held (pending review)",
+            "cancelled": "A session was cancelled",
+            "rescheduled": "A session has moved",
+            "confirmed": "A held session is confirmed",
+        }[event]
+        queue_email(booking.therapist.user.email, subject, body)
