@@ -6,7 +6,7 @@ FLASK := $(BIN)/flask --app wsgi
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test lint format migrate venv system-deps screenshots clean
+.PHONY: run test lint format migrate venv system-deps screenshots clean bench
 
 # Debian packages the tests need: Chromium for the browser tests (Playwright drives it).
 SYSTEM_PACKAGES := chromium
@@ -40,6 +40,11 @@ test: $(VENV)/.installed
 # Refresh the README's screenshots (taken by the browser tests in docs/screenshots/).
 screenshots: $(VENV)/.installed
 	SCREENSHOT_DIR=docs/screenshots $(BIN)/pytest tests/e2e -q
+
+# Time the slot search and check it against the brute-force reference (bench/slots.py);
+# BENCH_DATABASE_URL=postgresql://... runs it on PostgreSQL, BENCH_ARGS passes options.
+bench: $(VENV)/.installed
+	$(BIN)/python -m bench.slots $(BENCH_ARGS)
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .

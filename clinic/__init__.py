@@ -84,12 +84,16 @@ def register_blueprints(app: Flask) -> None:
     from clinic.auth.views import bp as auth_bp
     from clinic.booking.views import bp as booking_bp
     from clinic.catalog.views import bp as catalog_bp
+    from clinic.scheduling.views import admin_bp as scheduling_admin_bp
+    from clinic.scheduling.views import bp as scheduling_bp
     from clinic.screening.views import bp as screening_bp
     from clinic.screening.views import review_bp
 
     app.register_blueprint(catalog_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(admin_bp)
+    app.register_blueprint(scheduling_bp)
+    app.register_blueprint(scheduling_admin_bp)
     app.register_blueprint(screening_bp)
     app.register_blueprint(booking_bp)
     app.register_blueprint(review_bp)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -24,6 +24,7 @@ from clinic.scheduling.slots import (
     SlotQuery,
     TherapistSchedule,
     find_slots,
+    local_midnight,
     local_window,
 )
 
@@ -56,10 +57,6 @@ class SlotSearch:
             )
             for day in sorted(days)
         ]
-
-
-def local_midnight(day: date, zone: ZoneInfo) -> datetime:
-    return datetime.combine(day, time(0), tzinfo=zone).astimezone(UTC)
 
 
 def search_slots(

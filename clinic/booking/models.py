@@ -36,7 +36,10 @@ HOLDS_TIME = (
 class Booking(db.Model):
     __table_args__ = (
         CheckConstraint("starts_at < ends_at", name="starts_before_end"),
-        # Overlap searches bound the start from both sides, so these indexes serve them.
+        # Overlap searches bound the start from both sides, so these indexes serve them: the
+        # slot search reads every booking of a date range (all therapists, all rooms) through
+        # the first; one therapist's or room's bookings come through the others.
+        Index("ix_booking_starts", "starts_at"),
         Index("ix_booking_therapist_starts", "therapist_id", "starts_at"),
         Index("ix_booking_room_starts", "room_id", "starts_at"),
     )

@@ -79,6 +79,11 @@ def local_window(day: date, start: time, end: time, zone: ZoneInfo) -> Interval 
     return Interval(begin, finish) if begin < finish else None
 
 
+def local_midnight(day: date, zone: ZoneInfo) -> datetime:
+    """The instant a local day begins, in UTC (a DST day is 23 or 25 hours long)."""
+    return datetime.combine(day, time(0), tzinfo=zone).astimezone(UTC)
+
+
 def merge(intervals: Iterable[Interval]) -> list[Interval]:
     """Sorted, with overlapping and touching intervals joined."""
     merged: list[Interval] = []

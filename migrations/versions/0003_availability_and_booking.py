@@ -48,6 +48,7 @@ def upgrade():
     )
     with op.batch_alter_table('booking', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_booking_client_id'), ['client_id'], unique=False)
+        batch_op.create_index('ix_booking_starts', ['starts_at'], unique=False)
         batch_op.create_index('ix_booking_room_starts', ['room_id', 'starts_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_booking_series_id'), ['series_id'], unique=False)
         batch_op.create_index('ix_booking_therapist_starts', ['therapist_id', 'starts_at'], unique=False)
@@ -123,6 +124,7 @@ def downgrade():
     with op.batch_alter_table('booking', schema=None) as batch_op:
         batch_op.drop_index('ix_booking_therapist_starts')
         batch_op.drop_index(batch_op.f('ix_booking_series_id'))
+        batch_op.drop_index('ix_booking_starts')
         batch_op.drop_index('ix_booking_room_starts')
         batch_op.drop_index(batch_op.f('ix_booking_client_id'))
 
