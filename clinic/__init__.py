@@ -78,7 +78,9 @@ def _import_models() -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    import clinic.api.catalog  # noqa: F401  (adds its routes to the API blueprint)
+    # These modules add their routes to the API's and booking's blueprints when imported.
+    import clinic.api.catalog
+    import clinic.booking.series_views  # noqa: F401
     from clinic.admin.views import bp as admin_bp
     from clinic.api.views import bp as api_bp
     from clinic.auth.views import bp as auth_bp

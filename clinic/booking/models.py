@@ -108,7 +108,11 @@ class Booking(db.Model):
     def why_not_cancel(self, user: User, now: datetime) -> str | None:
         """Why this user may not cancel it now, or None when they may."""
         if user.is_admin or (user.is_therapist and self.therapist.user_id == user.id):
-            return None if self.is_live else f"This booking is {self.status.value}."
+            if not self.is_live:
+                return f"This booking is {self.status.value}."
+            if now >= self.ends_at:
+                return "The session is over: mark it completed or no-show instead."
+            return None
         if user.id == self.client_id:
             return self.why_client_cannot_change(now)
         return "Only the client, the therapist and the clinic can cancel a booking."
@@ -138,7 +142,8 @@ class TimeClaim(db.Model):
     its end plus the buffer, for its therapist and for its room, and the primary key lets only
     one booking hold a block. Two overlapping bookings would need the same row, so the second
     INSERT fails inside the database, on SQLite and PostgreSQL alike, however many app
-    processes race. Claims are deleted when a booking stops being live (cancelled, completed).
+    processes race. Claims are deleted when a booking is cancelled; a completed session keeps
+    them until its time has passed, as it may still be running when it is marked.
     """
 
     kind: Mapped[str] = mapped_column(String(9), primary_key=True)  # "therapist" or "room"

@@ -22,8 +22,9 @@ NO_CHROMIUM = "Debian's chromium is not installed: apt-get install -y chromium"
 
 E2E_DIR = Path(__file__).resolve().parent
 PROJECT_ROOT = E2E_DIR.parent.parent
-# Test runs keep their screenshots out of git; `make screenshots` writes the README's.
-SCREENSHOTS = PROJECT_ROOT / os.environ.get("SCREENSHOT_DIR", "test-results/screenshots")
+# Test runs keep their screenshots out of git (not in test-results/, which pytest-playwright
+# empties at every start); `make screenshots` writes the README's.
+SCREENSHOTS = PROJECT_ROOT / os.environ.get("SCREENSHOT_DIR", ".screenshots")
 
 DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 390, "height": 844}

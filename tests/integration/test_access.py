@@ -78,6 +78,11 @@ ROUTES: dict[str, tuple[str, dict]] = {
         answers(set(), others=403) | {"client_a": SEARCH, "client_b": SEARCH},
     ),
     "booking.mine": ("/my/bookings", CLIENTS),
+    # Without a time to start from, a client is sent to the free times.
+    "booking.series": (
+        "/book/series",
+        answers(set(), others=403) | {"client_a": SEARCH, "client_b": SEARCH},
+    ),
     # A booking is seen by its client, its therapist and admins; to others it does not exist.
     "booking.show": (
         "/bookings/{booking_a}",

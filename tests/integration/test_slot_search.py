@@ -22,9 +22,14 @@ NOW = datetime(2027, 3, 22, 6, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def clinic(app, demo, monkeypatch):
-    """The demo clinic, with the clock set to NOW."""
+def clinic(app, monkeypatch):
+    """The demo clinic as seeded on MONDAY, with the clock set to NOW."""
+    from clinic.demo import seed_demo
+
     monkeypatch.setattr("clinic.clock.utcnow", lambda: NOW)
+    with app.app_context():
+        seed_demo(MONDAY, NOW)
+        db.session.commit()
     return app
 
 

@@ -1,0 +1,260 @@
+"""Booking in a real browser: find a free time, confirm it, see it, cancel it; on a phone too.
+
+The real clock runs here (the live server is another thread, the browser another process), so the
+sessions booked are a few days ahead: past the 2-hour notice and before the 24-hour cut-off.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from flask import Flask
+from playwright.sync_api import Locator, Page, expect
+from sqlalchemy import func, select
+
+from clinic.auth.models import User
+from clinic.booking.models import Booking, BookingStatus, TimeClaim
+from clinic.clock import utcnow
+from clinic.extensions import db
+from clinic.screening.operations import submit_screening
+from clinic.screening.rules import questions
+from tests.conftest import today
+from tests.e2e.conftest import PHONE
+from tests.support import TEST_PASSWORD, Mailbox
+
+Screenshot = Callable[[Page, str], Path]
+
+CPH = ZoneInfo("Europe/Copenhagen")
+SPORTS_90_PRICE = "DKK 925"
+POLICY = "Free cancellation or rescheduling until 24 hours before the session"
+
+
+# --- helpers ------------------------------------------------------------------------------------
+
+
+def nav(page: Page) -> Locator:
+    return page.get_by_role("navigation", name="Main")
+
+
+def flash(page: Page) -> Locator:
+    return page.locator(".flash-messages")
+
+
+def path_is(live_server: str, path: str) -> re.Pattern[str]:
+    """A URL pattern for `path` on the live server, with or without a query string."""
+    return re.compile(rf"^{re.escape(live_server + path)}(\?.*)?$")
+
+
+def booking_url(live_server: str) -> re.Pattern[str]:
+    return re.compile(rf"^{re.escape(live_server)}/bookings/(\d+)$")
+
+
+def screened_client(app: Flask, make_user: Callable[..., User], email: str) -> User:
+    """A client whose health screening (all answers "no") clears every technique."""
+    user = make_user(email=email, name="Maja Lund")
+    with app.app_context():
+        me = db.session.get(User, user.id)
+        all_no = {q.id: (False if q.kind == "yes_no" else "") for q in questions()}
+        submit_screening(me, all_no, consent=True, now=utcnow())
+        db.session.commit()
+    return user
+
+
+def log_in(page: Page, email: str) -> None:
+    page.goto("/login")
+    page.get_by_label("E-mail", exact=True).fill(email)
+    page.get_by_label("Password", exact=True).fill(TEST_PASSWORD)
+    page.get_by_role("button", name="Log in", exact=True).click()
+    expect(flash(page)).to_contain_text("You are logged in as")
+
+
+def a_few_days_ahead() -> date:
+    """Far enough for the notice and the cut-off, near enough for the first page of /book."""
+    return today() + timedelta(days=3)
+
+
+def search_sports_massage_90(page: Page, first_day: date) -> None:
+    """Choose the technique, then its length (the lengths follow the technique), then the day."""
+    page.get_by_label("Technique").select_option(label="Sports massage")
+    page.get_by_role("button", name="Show free times").click()
+    expect(page.get_by_label("Length")).to_have_value("60")
+    page.get_by_label("Length").select_option(label="90 minutes")
+    page.get_by_label("From").fill(first_day.isoformat())
+    page.get_by_role("button", name="Show free times").click()
+    expect(page.get_by_text("Sports massage, 90 minutes,")).to_be_visible()
+
+
+def first_free_time(page: Page) -> tuple[Locator, datetime, str]:
+    """The first time offered on the page: its link, its start (clinic time), its therapist."""
+    slot = page.locator("a.slot").first
+    expect(slot).to_be_visible()
+    instant = datetime.fromisoformat(slot.locator("time").get_attribute("datetime") or "")
+    start = instant.astimezone(CPH)
+    expect(slot.locator("time")).to_have_text(f"{start:%H:%M}")
+    therapist = slot.locator("xpath=ancestor::div[contains(@class,'slot-therapist')]//h3")
+    return slot, start, therapist.inner_text()
+
+
+def stored_booking(app: Flask, booking_id: int) -> tuple[Booking, int]:
+    """The booking (detached) and how many time claims it holds."""
+    with app.app_context():
+        booking = db.session.get(Booking, booking_id)
+        assert booking is not None
+        claims = db.session.scalar(
+            select(func.count()).select_from(TimeClaim).where(TimeClaim.booking_id == booking_id)
+        )
+        db.session.expunge(booking)
+        return booking, claims
+
+
+def wait_for_mail(mailbox: Mailbox, address: str, count: int, timeout: float = 10.0) -> list:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        received = mailbox.to(address)
+        if len(received) >= count:
+            return received
+        time.sleep(0.05)
+    raise AssertionError(f"fewer than {count} e-mails to {address} within {timeout} s")
+
+
+def fits_the_phone(page: Page) -> None:
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+
+
+# --- the journey ----------------------------------------------------------------------------------
+
+
+def test_client_books_a_free_time_sees_it_and_cancels_it(
+    page: Page,
+    live_server: str,
+    app: Flask,
+    demo: None,
+    make_user: Callable[..., User],
+    mailbox: Mailbox,
+    screenshot: Screenshot,
+) -> None:
+    client = screened_client(app, make_user, "maja@example.com")
+    log_in(page, "maja@example.com")
+
+    nav(page).get_by_role("link", name="Book", exact=True).click()
+    expect(page).to_have_url(path_is(live_server, "/book"))
+    expect(page.get_by_role("heading", level=1)).to_have_text("Find a free time")
+    search_sports_massage_90(page, a_few_days_ahead())
+    slot, start, therapist = first_free_time(page)
+    assert start.date() >= a_few_days_ahead()
+    screenshot(page, "book")
+
+    slot.click()
+    expect(page).to_have_url(path_is(live_server, "/book/confirm"))
+    expect(page.get_by_role("heading", level=1)).to_have_text("Confirm your booking")
+    summary = page.locator(".booking-summary")
+    expect(summary).to_contain_text("Sports massage, 90 minutes")
+    expect(summary).to_contain_text(therapist)
+    expect(summary).to_contain_text(f"{start:%H:%M}\u2013{start + timedelta(minutes=90):%H:%M}")
+    expect(summary).to_contain_text(re.compile(r"\b(CET|CEST)\b"))
+    expect(summary).to_contain_text("Assigned when you confirm")
+    expect(summary).to_contain_text(SPORTS_90_PRICE)
+    expect(summary).to_contain_text(POLICY)
+    screenshot(page, "confirm")
+
+    page.get_by_role("button", name="Confirm booking").click()
+    expect(page).to_have_url(booking_url(live_server))
+    booking_id = int(booking_url(live_server).match(page.url).group(1))
+    expect(flash(page)).to_contain_text("Your booking is confirmed.")
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Sports massage")
+    expect(page.locator("h1 .badge")).to_have_text("Confirmed")
+    expect(page.locator(".booking-summary")).to_contain_text(re.compile(r"Room \d"))
+    screenshot(page, "booking")
+
+    booking, claims = stored_booking(app, booking_id)
+    assert booking.client_id == client.id and booking.status is BookingStatus.CONFIRMED
+    assert booking.starts_at == start and booking.duration_minutes == 90
+    assert booking.price_minor == 925_00
+    assert claims == 2 * (90 + 15) // 5  # therapist and room, session plus buffer
+    [mail] = wait_for_mail(mailbox, "maja@example.com", 1)
+    assert mail["Subject"] == "Your booking is confirmed"
+
+    nav(page).get_by_role("link", name="My bookings").click()
+    expect(page).to_have_url(path_is(live_server, "/my/bookings"))
+    row = page.locator(f"tr[data-booking='{booking_id}']")
+    expect(row).to_have_count(1)
+    expect(row).to_contain_text("Sports massage, 90 min")
+    expect(row).to_contain_text(therapist)
+    expect(row).to_contain_text("Confirmed")
+    screenshot(page, "my-bookings")
+
+    row.get_by_role("link", name=re.compile("^Details")).click()
+    expect(page).to_have_url(re.compile(rf"/bookings/{booking_id}$"))
+    page.get_by_label(re.compile("^Reason")).fill("Something came up at work.")
+    page.get_by_role("button", name="Cancel booking").click()
+    expect(flash(page)).to_contain_text("The booking is cancelled.")
+    expect(page.locator("h1 .badge")).to_have_text("Cancelled")
+    expect(page.get_by_text(re.compile(r"^Cancelled \d"))).to_contain_text(
+        "Something came up at work."
+    )
+    expect(page.get_by_role("button", name="Cancel booking")).to_have_count(0)
+
+    booking, claims = stored_booking(app, booking_id)
+    assert booking.status is BookingStatus.CANCELLED and claims == 0
+    assert booking.cancel_reason == "Something came up at work."
+    subjects = [m["Subject"] for m in wait_for_mail(mailbox, "maja@example.com", 2)]
+    assert subjects == ["Your booking is confirmed", "Your booking is cancelled"]
+
+    nav(page).get_by_role("link", name="My bookings").click()
+    expect(page.locator(f"tr[data-booking='{booking_id}']")).to_contain_text("Cancelled")
+    expect(page.get_by_text("Nothing booked yet.")).to_be_visible()  # nothing upcoming now
+
+    # The time is free again on /book.
+    nav(page).get_by_role("link", name="Book", exact=True).click()
+    search_sports_massage_90(page, a_few_days_ahead())
+    again, again_start, _ = first_free_time(page)
+    assert again_start == start
+    expect(again).to_contain_text(f"{start:%H:%M}")
+
+
+# --- a phone --------------------------------------------------------------------------------------
+
+
+@pytest.mark.browser_context_args(viewport=PHONE, is_mobile=True, has_touch=True)
+def test_booking_works_on_a_phone(
+    page: Page,
+    live_server: str,
+    app: Flask,
+    demo: None,
+    make_user: Callable[..., User],
+    screenshot: Screenshot,
+) -> None:
+    client = screened_client(app, make_user, "maja@example.com")
+    log_in(page, "maja@example.com")
+
+    page.get_by_role("button", name="Show the menu").tap()
+    nav(page).get_by_role("link", name="Book", exact=True).tap()
+    expect(page).to_have_url(path_is(live_server, "/book"))
+    search_sports_massage_90(page, a_few_days_ahead())
+    slot, start, therapist = first_free_time(page)
+    fits_the_phone(page)
+    box = slot.bounding_box()
+    assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"]
+    screenshot(page, "book-phone")
+
+    slot.tap()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Confirm your booking")
+    expect(page.locator(".booking-summary")).to_contain_text(SPORTS_90_PRICE)
+    expect(page.locator(".booking-summary")).to_contain_text(POLICY)
+    fits_the_phone(page)
+    page.get_by_role("button", name="Confirm booking").tap()
+
+    expect(page).to_have_url(booking_url(live_server))
+    expect(page.locator("h1 .badge")).to_have_text("Confirmed")
+    expect(page.locator(".booking-summary")).to_contain_text(therapist)
+    fits_the_phone(page)
+    booking_id = int(booking_url(live_server).match(page.url).group(1))
+    booking, _ = stored_booking(app, booking_id)
+    assert booking.client_id == client.id and booking.starts_at == start
+    assert booking.status is BookingStatus.CONFIRMED
