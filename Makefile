@@ -45,6 +45,7 @@ screenshots: $(VENV)/.installed
 # BENCH_DATABASE_URL=postgresql://... runs it on PostgreSQL, BENCH_ARGS passes options.
 bench: $(VENV)/.installed
 	$(BIN)/python -m bench.slots $(BENCH_ARGS)
+	$(BIN)/python -m bench.booking $(BENCH_BOOKING_ARGS)
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .

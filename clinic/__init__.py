@@ -49,6 +49,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
 
 def register_extensions(app: Flask) -> None:
+    from clinic import database
     from clinic.notify import outbox
 
     db.init_app(app)
@@ -61,6 +62,7 @@ def register_extensions(app: Flask) -> None:
     login_manager.login_message = "Please log in to see that page."
     login_manager.login_message_category = "info"
     outbox.init_app(app)
+    database.init_app(app)
     _import_models()
 
 
@@ -79,6 +81,7 @@ def _import_models() -> None:
 
 def register_blueprints(app: Flask) -> None:
     # These modules add their routes to the API's and booking's blueprints when imported.
+    import clinic.api.bookings
     import clinic.api.catalog
     import clinic.booking.series_views  # noqa: F401
     from clinic.admin.views import bp as admin_bp

@@ -1,4 +1,5 @@
-"""`flask --app wsgi ...` commands: seed-demo, create-admin, create-client, send-outbox."""
+"""`flask --app wsgi ...` commands: seed-demo, create-admin, create-client, send-outbox,
+expire-pending."""
 
 from __future__ import annotations
 
@@ -78,8 +79,26 @@ def send_outbox_command(limit: int) -> None:
         raise SystemExit(1)
 
 
+@click.command("expire-pending")
+@with_appcontext
+def expire_pending_command() -> None:
+    """Cancel pending bookings nobody decided, 24 hours before they start (run it from cron)."""
+    from clinic import clock
+    from clinic.booking import notices, operations
+
+    # The e-mails link to the booking: a request context lets url_for build the link (from
+    # SERVER_NAME when it is set, else localhost).
+    with current_app.test_request_context():
+        expired = operations.expire_pending(clock.utcnow())
+        for booking in expired:
+            notices.announce(booking, "expired", actor_id=None)
+        db.session.commit()
+    click.echo(f"Expired {len(expired)} pending booking(s); send-outbox delivers the e-mails.")
+
+
 def init_app(app: Flask) -> None:
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(send_outbox_command)
+    app.cli.add_command(expire_pending_command)
     app.cli.add_command(_account_command(Role.ADMIN))
     app.cli.add_command(_account_command(Role.CLIENT))

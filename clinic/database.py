@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import Flask, request
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 
@@ -53,3 +54,13 @@ def begin_write() -> None:
     """
     if not db.session().in_transaction():
         db.session.connection(execution_options={WRITE_OPTION: True})
+
+
+def _writers_first() -> None:
+    # A request that may change state opens its transaction as a writer before it reads.
+    if request.method not in ("GET", "HEAD", "OPTIONS"):
+        begin_write()
+
+
+def init_app(app: Flask) -> None:
+    app.before_request(_writers_first)

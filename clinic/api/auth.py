@@ -16,6 +16,7 @@ from clinic import clock
 from clinic.api import ApiError
 from clinic.auth import operations
 from clinic.auth.models import ApiToken, Role, User
+from clinic.database import begin_write
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -51,6 +52,8 @@ def bearer_required(*roles: Role) -> Callable[[F], F]:
     def decorator(view: F) -> F:
         @wraps(view)
         def wrapped(*args: Any, **kwargs: Any) -> Any:
+            # The call records the token's use, so it writes: open as a writer (SQLite).
+            begin_write()
             token = _bearer_token()
             row = operations.api_token_for(token, now=clock.utcnow()) if token else None
             if row is None:

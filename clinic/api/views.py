@@ -19,6 +19,7 @@ from clinic.api.auth import api_user, bearer_required, current_token
 from clinic.audit.models import record as audit
 from clinic.auth import operations as accounts
 from clinic.auth.models import Role
+from clinic.database import begin_write
 from clinic.extensions import db
 from clinic.screening import notices
 from clinic.screening import operations as screenings
@@ -37,6 +38,7 @@ def _refused(error: ApiError) -> Response:
     db.session.rollback()
     token = g.get("api_token")
     if token is not None:
+        begin_write()
         # The call failed, but that a good token was used is still worth knowing.
         accounts.note_api_token_use(token, now=clock.utcnow())
         db.session.commit()

@@ -11,6 +11,7 @@ from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from clinic.clock import utcnow
+from clinic.database import begin_write
 from clinic.extensions import db, mail
 from clinic.notify.models import OutboxMessage
 
@@ -75,6 +76,7 @@ def deliver(messages: list[OutboxMessage]) -> tuple[int, int]:
     sent = failed = 0
     try:
         for message in messages:
+            begin_write()
             message.attempts += 1
             try:
                 _send(message, connection)
@@ -114,10 +116,17 @@ def _deliver_after_request(response: Response) -> Response:
     ids = g.pop("committed_email_ids", None)
     if not ids or not current_app.config["MAIL_DELIVER_AFTER_REQUEST"]:
         return response
-    messages = db.session.scalars(
-        select(OutboxMessage).where(OutboxMessage.id.in_(ids), OutboxMessage.sent_at.is_(None))
-    ).all()
-    deliver(list(messages))
+    try:
+        db.session.rollback()  # never save what a view left open; start delivery afresh
+        begin_write()
+        messages = db.session.scalars(
+            select(OutboxMessage).where(OutboxMessage.id.in_(ids), OutboxMessage.sent_at.is_(None))
+        ).all()
+        deliver(list(messages))
+    except Exception:
+        # The request's own work is committed; unsent mail stays queued for send-outbox.
+        db.session.rollback()
+        log.warning("delivery after the request failed; send-outbox will retry", exc_info=True)
     return response
 
 

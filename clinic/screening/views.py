@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -32,6 +32,7 @@ from clinic.screening.rules import (
     questions,
     triggering_answers,
 )
+from clinic.screening.signals import review_decided
 
 bp = Blueprint("screening", __name__)
 review_bp = Blueprint("review", __name__, url_prefix="/admin/screenings")
@@ -209,7 +210,7 @@ def decide(screening_id: int, kind: str) -> str | Response:
         return redirect(url_for("review.show", screening_id=screening.id))
     if form.validate_on_submit():
         try:
-            operations.decide(
+            review = operations.decide(
                 screening,
                 admin=_me(),
                 decision=decision,
@@ -232,6 +233,14 @@ def decide(screening_id: int, kind: str) -> str | Response:
                 detail={"techniques": form.techniques.data},
             )
             notices.queue_decision_notice(screening)
+            # Booking settles the client's pending bookings in this same transaction.
+            review_decided.send(
+                current_app._get_current_object(),
+                screening=screening,
+                review=review,
+                decision=decision,
+                technique_ids=list(form.techniques.data),
+            )
             db.session.commit()
             done = {
                 Decision.APPROVED: "Approved",

@@ -417,9 +417,7 @@ def test_admin_approves_a_screening_from_the_queue_and_the_client_sees_it(
 
         approve_form.get_by_role("button", name="Approve", exact=True).click()
         expect(admin).to_have_url(path_is(live_server, f"/admin/screenings/{screening_id}"))
-        expect(flash(admin)).to_contain_text(
-            "Approved. The client has been told by e-mail."
-        )
+        expect(flash(admin)).to_contain_text("Approved. The client has been told by e-mail.")
         expect(admin.get_by_text("Nothing left to decide on this screening.")).to_be_visible()
         expect(admin.locator("form[action$='/approve']")).to_have_count(0)
     finally:

@@ -73,6 +73,19 @@ ROUTES: dict[str, tuple[str, dict]] = {
     # Public, but it needs its parameters: without them everyone gets 422.
     "api.slots": ("/api/v1/slots", answers(set(), others=422, anonymous=422)),
     "booking.search": ("/book", EVERYONE),
+    "booking.reschedule": (
+        "/bookings/{booking_a}/reschedule",
+        answers({"client_a", "therapist_x", "admin"}, others=404),
+    ),
+    "booking.sessions": ("/therapist/sessions", THERAPISTS),
+    "booking.admin_list": ("/admin/bookings", ADMIN),
+    # The browser's session is no API credential: without a bearer token, 401.
+    "api.create_booking": ("/api/v1/bookings", answers(set(), others=401, anonymous=401)),
+    "api.list_bookings": ("/api/v1/bookings", answers(set(), others=401, anonymous=401)),
+    "api.cancel_booking": (
+        "/api/v1/bookings/{booking_a}/cancel",
+        answers(set(), others=405, anonymous=405),
+    ),
     "booking.confirm": (
         "/book/confirm",
         answers(set(), others=403) | {"client_a": SEARCH, "client_b": SEARCH},
