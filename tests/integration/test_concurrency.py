@@ -17,8 +17,6 @@ from collections.abc import Iterator, Sequence
 from datetime import date, timedelta
 
 import pytest
-
-pytestmark = pytest.mark.concurrency
 from flask import Flask
 from sqlalchemy import func, select, update
 
@@ -50,6 +48,8 @@ from tests.concurrency_support import (
     therapist_ids,
 )
 from tests.support import TEST_PASSWORD
+
+pytestmark = pytest.mark.concurrency
 
 TIMEZONE = "Europe/Copenhagen"
 WORKERS = 4
