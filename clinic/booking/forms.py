@@ -29,7 +29,7 @@ class BookForm(FlaskForm):
 
 class CancelForm(FlaskForm):
     reason = TextAreaField(
-        "Reason (optional for clients; the client sees it)",
+        "Reason",
         validators=[Length(max=2000)],
         render_kw={"rows": 2},
     )

@@ -18,6 +18,8 @@ SUBJECTS = {
     "cancelled": "Your booking is cancelled",
     "rescheduled": "Your booking has moved",
     "expired": "Your held booking has expired",
+    "completed": "Thank you for your visit",
+    "no_show": "We missed you today",
 }
 
 # Who hears about what, besides the audit log.

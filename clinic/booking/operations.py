@@ -206,6 +206,30 @@ def check_request(
     return technique, option.price_minor
 
 
+def availability_problem(
+    req: Request, technique: Technique, *, now: datetime, timezone: str, policy: ClinicPolicy
+) -> BookingError | None:
+    """Why the slot search does not offer this time now, or None when it does."""
+    day = req.start.astimezone(ZoneInfo(timezone)).date()
+    free = search_slots(
+        technique=technique,
+        duration_minutes=req.duration_minutes,
+        first_day=day,
+        last_day=day,
+        now=now,
+        timezone=timezone,
+        therapist_id=req.therapist_id,
+        policy=policy,
+    )
+    if any(s.start == req.start and s.therapist_id == req.therapist_id for s in free.slots):
+        return None
+    if req.therapist_id not in free.therapist_names:
+        return BookingError(
+            422, "invalid", "That therapist does not offer this technique on that day.", "therapist"
+        )
+    return slot_taken()
+
+
 def book(
     client: User,
     req: Request,
@@ -242,26 +266,9 @@ def book(
             "See your screening page for why.",
         )
 
-    day = req.start.astimezone(ZoneInfo(timezone)).date()
-    free = search_slots(
-        technique=technique,
-        duration_minutes=req.duration_minutes,
-        first_day=day,
-        last_day=day,
-        now=now,
-        timezone=timezone,
-        therapist_id=req.therapist_id,
-        policy=policy,
-    )
-    if not any(s.start == req.start and s.therapist_id == req.therapist_id for s in free.slots):
-        if req.therapist_id not in free.therapist_names:
-            raise BookingError(
-                422,
-                "invalid",
-                "That therapist does not offer this technique on that day.",
-                "therapist",
-            )
-        raise slot_taken()
+    problem = availability_problem(req, technique, now=now, timezone=timezone, policy=policy)
+    if problem:
+        raise problem
 
     end = req.start + timedelta(minutes=req.duration_minutes)
     buffer = timedelta(minutes=policy.buffer_minutes)
@@ -336,14 +343,20 @@ def _set_status(
 
 
 def cancel(booking: Booking, *, by: User, reason: str, now: datetime) -> None:
-    """Cancel a live booking and release its time. Therapists must give a reason."""
+    """Cancel a live booking and release its time. Staff must give the client a reason."""
     begin_write()
+    staff = by.is_admin or (by.is_therapist and booking.therapist.user_id == by.id)
+    if not staff and by.id != booking.client_id:
+        raise BookingError(
+            403, "forbidden", "Only the client, the therapist and the clinic can cancel."
+        )
     problem = booking.why_not_cancel(by, now)
     if problem:
-        code = "too_late" if booking.is_live and by.id == booking.client_id else "forbidden"
-        raise BookingError(409 if code == "too_late" else 403, code, problem)
+        code = "too_late" if booking.is_live else "conflict"
+        raise BookingError(409, code, problem)
     reason = (reason or "").strip()
-    if by.is_therapist and not reason:
+    if staff and by.id != booking.client_id and not reason:
+        # The reason is kept and shown to the client (DESIGN.md, "Booking states").
         raise BookingError(
             422, "invalid", "Tell the client why the session is cancelled.", "reason"
         )
@@ -365,9 +378,11 @@ def mark(booking: Booking, outcome: BookingStatus, *, by: User, now: datetime) -
     begin_write()
     if outcome not in (BookingStatus.COMPLETED, BookingStatus.NO_SHOW):
         raise BookingError(422, "invalid", "Mark a session completed or no-show.")
+    if not (by.is_admin or (by.is_therapist and booking.therapist.user_id == by.id)):
+        raise BookingError(403, "forbidden", "Only the therapist and the clinic mark sessions.")
     problem = booking.why_not_mark(by, now)
     if problem:
-        raise BookingError(403 if "Only the" in problem else 409, "forbidden", problem)
+        raise BookingError(409, "conflict", problem)
     # The claims stay: a session still running must not be booked over.
     _set_status(booking, outcome, allowed_from=(BookingStatus.CONFIRMED,), now=now)
 

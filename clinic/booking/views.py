@@ -26,7 +26,6 @@ from wtforms import HiddenField, SubmitField
 from wtforms.validators import DataRequired
 
 from clinic import clock
-from clinic.audit.models import record as audit
 from clinic.auth.access import roles_required
 from clinic.auth.forms import ConfirmForm
 from clinic.auth.models import Role, User
@@ -147,13 +146,16 @@ def _me() -> User:
 
 
 def _request_from_args(args) -> operations.Request | None:
+    """The session a link asks for; a start without UTC offset is read as clinic time."""
     try:
         start = datetime.fromisoformat(args.get("start", ""))
+        if start.tzinfo is None:
+            start = start.replace(tzinfo=ZoneInfo(current_app.config["CLINIC_TIMEZONE"]))
         return operations.Request(
             technique_slug=args.get("technique", ""),
             duration_minutes=int(args.get("duration", "")),
             therapist_id=int(args.get("therapist", "")),
-            start=start if start.tzinfo else start.replace(tzinfo=UTC),
+            start=start,
         )
     except (TypeError, ValueError):
         return None
@@ -178,6 +180,13 @@ def confirm() -> str | Response | tuple[str, int]:
         return render_template("booking/confirm.html", problem=exc, req=req, form=form), 422
     therapist = db.session.get(Therapist, req.therapist_id)
     gate = booking_gate(current_user.id, technique, now)
+    if request.method == "GET":
+        # Say now if the time is gone, rather than after the client presses the button.
+        problem = operations.availability_problem(
+            req, technique, now=now, timezone=timezone, policy=policy
+        )
+    elif not form.request_token.data:
+        flash("Please confirm once more.", "warning")
 
     if form.validate_on_submit():
         token = form.request_token.data
@@ -219,7 +228,7 @@ def confirm() -> str | Response | tuple[str, int]:
                     "Your booking is confirmed. A confirmation is on its way by e-mail.", "success"
                 )
             return redirect(url_for("booking.show", booking_id=booking.id))
-    if request.method == "GET":
+    if request.method == "GET" or not form.request_token.data:
         form.request_token.data = secrets.token_urlsafe(24)
     return render_template(
         "booking/confirm.html",
@@ -302,7 +311,8 @@ def _change(booking_id: int, form_class, action) -> Response:
         db.session.rollback()
         flash(exc.message, "danger")
     else:
-        notices.announce(booking, event, actor_id=current_user.id) if event else None
+        if event:
+            notices.announce(booking, event, actor_id=current_user.id)
         db.session.commit()
         flash(message, "success")
     return redirect(url_for("booking.show", booking_id=booking_id))
@@ -324,14 +334,9 @@ def mark(booking_id: int) -> Response:
     def action(booking: Booking, form: MarkForm) -> tuple[str | None, str]:
         outcome = BookingStatus(form.outcome.data)
         operations.mark(booking, outcome, by=_me(), now=clock.utcnow())
-        audit(
-            f"booking.{outcome.value}",
-            "booking",
-            booking.id,
-            actor_id=current_user.id,
-            ip=request.remote_addr or "",
+        return outcome.value, (
+            f"Marked {'completed' if outcome is BookingStatus.COMPLETED else 'no-show'}."
         )
-        return None, f"Marked {'completed' if outcome is BookingStatus.COMPLETED else 'no-show'}."
 
     return _change(booking_id, MarkForm, action)
 

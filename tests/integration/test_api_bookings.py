@@ -460,7 +460,9 @@ def test_a_therapist_lists_their_sessions_and_an_admin_all(client, three_booking
 
 def test_the_list_filters_by_status_and_date_and_limits(client, ida_token, three_bookings):
     admin = token_for(client, ADMIN, DEMO_PASSWORD)
-    assert cancel(client, three_bookings["ida_monday"], admin).status_code == 200
+    assert (
+        cancel(client, three_bookings["ida_monday"], admin, reason="Room closed").status_code == 200
+    )
 
     assert [r["id"] for r in listed(client, ida_token, status="cancelled")] == [
         three_bookings["ida_monday"]
@@ -548,7 +550,8 @@ def token_of(client, make_user, who: str) -> str:
         ("anna", {}, 422, "invalid"),  # the session's therapist must say why
         ("anna", {"reason": "   "}, 422, "invalid"),  # ... and blanks do not count
         ("anna", {"reason": "Ill today"}, 200, None),  # with a reason she may
-        ("admin", {}, 200, None),  # the clinic may, reason or not
+        ("admin", {}, 422, "invalid"),  # the clinic too owes the client a reason
+        ("admin", {"reason": "Room closed for repairs"}, 200, None),  # the clinic may
     ],
 )
 def test_who_may_cancel_a_booking(clinic, client, make_user, wednesday, who, body, status, code):
@@ -607,7 +610,7 @@ def test_after_the_cut_off_the_client_is_told_too_late(
 
     # The clinic still may.
     admin = token_for(client, ADMIN, DEMO_PASSWORD)
-    assert cancel(client, wednesday, admin).status_code == 200
+    assert cancel(client, wednesday, admin, reason="Called in to say so").status_code == 200
 
 
 def test_a_missing_booking_and_someone_elses_answer_alike(client, make_user, wednesday):

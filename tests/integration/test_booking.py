@@ -386,10 +386,15 @@ def test_each_session_at_one_time_gets_its_own_room_until_none_is_left(clinic: C
     for person, therapist in zip(people[:3], ("anna", "clara", "david"), strict=True):
         rooms.add(load(clinic, booked_id(book(person.web, params(clinic, therapist)))).room_id)
     assert len(rooms) == 3
-    # Bo is free at 10:00, but all three rooms are taken.
-    last = book(people[3].web, params(clinic, "bo", technique="classic-massage"))
+    # Bo is free at 10:00, but all three rooms are taken: the confirm page says so at once,
+    # and a form sent anyway (an old tab) is refused.
+    query = params(clinic, "bo", technique="classic-massage")
+    page = people[3].web.get("/book/confirm", query_string=query)
+    assert page.status_code == 409
+    assert "Choose another time" in page.get_data(as_text=True)
+    assert "Confirm booking" not in page.get_data(as_text=True)
+    last = book(people[3].web, query, token="an-old-tab-token-0123456789")
     assert last.status_code == 409
-    assert "Choose another time" in last.get_data(as_text=True)
     assert stored(clinic)["bookings"] == 3
 
 
@@ -691,7 +696,14 @@ def test_the_admin_cancels_any_booking_even_after_the_cut_off(clinic: Clinic, id
     booking_id = booked_id(book(ida.web, params(clinic)))
     clinic.set_clock(TUE_10 - timedelta(hours=1))
     admin = clinic.staff("admin")
-    response = post_on_page(admin, f"/bookings/{booking_id}", f"/bookings/{booking_id}/cancel")
+    refused = post_on_page(admin, f"/bookings/{booking_id}", f"/bookings/{booking_id}/cancel")
+    assert "Tell the client why" in flashed(admin, refused)  # the client is owed a reason
+    response = post_on_page(
+        admin,
+        f"/bookings/{booking_id}",
+        f"/bookings/{booking_id}/cancel",
+        {"reason": "Anna is ill today."},
+    )
     assert "The booking is cancelled" in flashed(admin, response)
     booking = load(clinic, booking_id)
     assert booking.status is BookingStatus.CANCELLED
