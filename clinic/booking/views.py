@@ -26,6 +26,7 @@ from wtforms import HiddenField, SubmitField
 from wtforms.validators import DataRequired
 
 from clinic import clock
+from clinic.audit.models import record as audit
 from clinic.auth.access import roles_required
 from clinic.auth.forms import ConfirmForm
 from clinic.auth.models import Role, User
@@ -38,7 +39,7 @@ from clinic.database import begin_write
 from clinic.extensions import db
 from clinic.scheduling.models import ClinicPolicy
 from clinic.screening.models import Decision, Screening, ScreeningReview
-from clinic.screening.operations import booking_gate
+from clinic.screening.operations import booking_gate, current_screening, notes_for_session
 from clinic.screening.signals import review_decided
 
 bp = Blueprint("booking", __name__)
@@ -266,10 +267,26 @@ def show(booking_id: int) -> str:
     booking = _load(booking_id)
     now = clock.utcnow()
     me = _me()
+    session_notes = None
+    if me.id != booking.client_id:
+        # Staff see what matters for this session, never the questionnaire; each look is logged.
+        screening = current_screening(booking.client_id)
+        if screening is not None:
+            session_notes = notes_for_session(screening, booking.technique)
+            audit(
+                "screening.notes_viewed",
+                "screening",
+                screening.id,
+                actor_id=me.id,
+                ip=request.remote_addr or "",
+                detail={"client_id": booking.client_id, "booking_id": booking.id},
+            )
+            db.session.commit()
     return render_template(
         "booking/show.html",
         booking=booking,
         now=now,
+        session_notes=session_notes,
         cancel_problem=booking.why_not_cancel(me, now),
         reschedule_problem=operations.why_not_reschedule(booking, me, now),
         mark_problem=booking.why_not_mark(me, now),

@@ -472,3 +472,30 @@ def test_the_database_keeps_one_current_screening_per_client(app, ida):
             db.session.commit()
         db.session.rollback()
         assert len(screenings_of(app, ida)) == 1
+
+
+def test_the_therapist_sees_notes_for_the_session_and_the_look_is_logged(app, client, ida):
+    from clinic.catalog.models import Therapist
+    from tests.integration.test_access import make_booking_row
+
+    screen(client, yes=("anticoagulants", "pregnancy"), other="Sore left hip")
+    with app.app_context():
+        anna = db.session.scalar(
+            select(Therapist).join(Therapist.user).where(User.email == "anna@lindring.example")
+        )
+        booking_id = make_booking_row(ida.id, anna.id)
+    therapist = app.test_client()
+    login(therapist, "anna@lindring.example", "demo-password")
+    page = therapist.get(f"/bookings/{booking_id}").get_data(as_text=True)
+    assert "Screening notes for this session" in page
+    assert "blood thinners" in page and "Sore left hip" in page and "side-lying" in page
+    # Notes, not the questionnaire: no question text, nothing about what was answered no.
+    assert "Do you take blood-thinning medicine?" not in page
+    assert "herniation" not in page.lower()
+    with app.app_context():
+        entry = db.session.scalar(
+            select(AuditEntry).where(AuditEntry.action == "screening.notes_viewed")
+        )
+        assert entry is not None and entry.detail["booking_id"] == booking_id
+    own = client.get(f"/bookings/{booking_id}").get_data(as_text=True)
+    assert "Screening notes for this session" not in own  # the client sees their own screening
