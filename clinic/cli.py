@@ -84,12 +84,12 @@ def send_outbox_command(limit: int) -> None:
 def expire_pending_command() -> None:
     """Cancel pending bookings nobody decided, 24 hours before they start (run it from cron)."""
     from clinic import clock
-    from clinic.booking import notices, operations
+    from clinic.booking import changes, notices
 
     # The e-mails link to the booking: a request context lets url_for build the link (from
     # SERVER_NAME when it is set, else localhost).
     with current_app.test_request_context():
-        expired = operations.expire_pending(clock.utcnow())
+        expired = changes.expire_pending(clock.utcnow())
         for booking in expired:
             notices.announce(booking, "expired", actor_id=None)
         db.session.commit()

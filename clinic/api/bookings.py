@@ -26,7 +26,7 @@ from clinic.api.auth import api_user, bearer_required, current_token
 from clinic.api.views import bp
 from clinic.auth import operations as accounts
 from clinic.auth.models import Role, User
-from clinic.booking import notices, operations
+from clinic.booking import changes, notices, operations
 from clinic.booking.availability import local_midnight
 from clinic.booking.models import Booking, BookingStatus, IdempotencyKey
 from clinic.catalog.models import Therapist
@@ -401,7 +401,7 @@ def cancel_booking(booking_id: int) -> Response:
             raise ApiError(
                 409, "conflict", f"This booking is {booking.status.value.replace('_', ' ')}."
             )
-        operations.cancel(booking, by=user, reason=reason, now=now)
+        changes.cancel(booking, by=user, reason=reason, now=now)
         notices.announce(booking, "cancelled", actor_id=user.id)
         answer = _booking_json(booking)
         db.session.commit()

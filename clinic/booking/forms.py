@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from flask_wtf import FlaskForm
 from wtforms import DateField, HiddenField, SelectField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
@@ -39,3 +41,20 @@ class CancelForm(FlaskForm):
 class MarkForm(FlaskForm):
     outcome = SelectField("Outcome", choices={"completed": "Completed", "no_show": "No-show"})
     submit = SubmitField("Save")
+
+
+class RescheduleForm(FlaskForm):
+    """The chosen new time."""
+
+    start = HiddenField(validators=[DataRequired()])
+    therapist = HiddenField(validators=[DataRequired()])
+    submit = SubmitField("Move the booking here")
+
+    def new_start(self) -> datetime | None:
+        try:
+            return datetime.fromisoformat(self.start.data or "")
+        except ValueError:
+            return None
+
+    def new_therapist(self) -> int | None:
+        return int(self.therapist.data) if (self.therapist.data or "").isdigit() else None

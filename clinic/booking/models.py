@@ -117,6 +117,22 @@ class Booking(db.Model):
             return self.why_client_cannot_change(now)
         return "Only the client, the therapist and the clinic can cancel a booking."
 
+    def why_not_reschedule(self, user: User, now: datetime) -> str | None:
+        """Why this user may not move it now, or None when they may.
+
+        The client until the cut-off; the session's therapist and admins whenever it is live.
+        """
+        if user.is_admin or (user.is_therapist and self.therapist.user_id == user.id):
+            return None if self.is_live else f"This booking is {self.status.value}."
+        if user.id == self.client_id:
+            return self.why_client_cannot_change(now)
+        return "Only the client, the therapist and the clinic can move a booking."
+
+    def may_change_therapist(self, user: User) -> bool:
+        """Clients and admins may move a session to another therapist; a therapist moves it only
+        within their own calendar (handing it to a colleague is the clinic's decision)."""
+        return user.is_admin or user.id == self.client_id
+
     def why_not_mark(self, user: User, now: datetime) -> str | None:
         """Why this user may not mark it completed or no-show now, or None when they may."""
         if not (user.is_admin or (user.is_therapist and self.therapist.user_id == user.id)):

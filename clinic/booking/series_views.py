@@ -32,7 +32,7 @@ from clinic.booking.series import (
     plan_series,
     wall_times,
 )
-from clinic.booking.views import _request_from_args, bp
+from clinic.booking.views import bp, request_from_args
 from clinic.database import begin_write
 from clinic.extensions import db
 from clinic.scheduling.models import ClinicPolicy
@@ -162,7 +162,7 @@ def _booked_message(booked: list[Booking]) -> str:
 @roles_required(Role.CLIENT)
 def series() -> str | Response | tuple[str, int]:
     """Plan a series from a first session's time; POST books the ticked dates, all or none."""
-    req = _request_from_args(request.args)
+    req = request_from_args(request.args)
     # Plain values: a retry after a rollback must not reload objects before begin_write().
     me = current_user.id
     if req is None:

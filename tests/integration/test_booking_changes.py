@@ -22,7 +22,7 @@ from sqlalchemy import func, select
 
 from clinic.audit.models import AuditEntry
 from clinic.auth.models import User
-from clinic.booking import operations
+from clinic.booking import changes, operations
 from clinic.booking.availability import search_slots
 from clinic.booking.models import Booking, BookingStatus, TimeClaim
 from clinic.catalog.models import Technique, Therapist
@@ -358,7 +358,7 @@ def test_losing_the_new_time_to_another_booking_gives_409_and_changes_nothing(
     rival = book(clinic, make_client("bea@example.com"), WED_14)
     rival_claims = claims_of(clinic, rival)
     if stale_search:
-        real = operations.search_slots
+        real = changes.search_slots
 
         def stale(**kwargs):
             # What the search would have said a moment earlier, before the rival's commit.
@@ -366,7 +366,7 @@ def test_losing_the_new_time_to_another_booking_gives_409_and_changes_nothing(
             ghost = Slot(WED_14, clinic.ids["anna"], WED_14 + timedelta(minutes=60))
             return replace(found, slots=[*found.slots, ghost])
 
-        monkeypatch.setattr("clinic.booking.operations.search_slots", stale)
+        monkeypatch.setattr("clinic.booking.changes.search_slots", stale)
 
     response = move(ida.web, booking_id, WED_14, clinic.ids["anna"])
     assert response.status_code == 409
@@ -471,7 +471,7 @@ def test_the_admin_moves_a_session_to_another_therapist(
 def test_a_cancelled_booking_cannot_be_moved(clinic: Clinic, ida: Person):
     booking_id = book(clinic, ida)
     with clinic.app.app_context():
-        operations.cancel(
+        changes.cancel(
             db.session.get(Booking, booking_id),
             by=db.session.get(User, ida.id),
             reason="",
@@ -635,7 +635,7 @@ def test_a_review_leaves_bookings_that_are_not_pending_alone(
     eva = make_client("eva@example.com", yes=("pregnancy",))
     held = book(clinic, eva)
     with clinic.app.app_context():  # the client cancelled it herself meanwhile
-        operations.cancel(
+        changes.cancel(
             db.session.get(Booking, held), by=db.session.get(User, eva.id), reason="", now=NOW
         )
         db.session.commit()
@@ -724,7 +724,7 @@ def test_the_admin_list_shows_pending_first_and_filters(clinic: Clinic, ida: Per
 def test_the_admin_list_is_paged_with_a_fixed_number_of_queries(
     clinic: Clinic, ida: Person, monkeypatch
 ):
-    monkeypatch.setattr("clinic.booking.views.ADMIN_PAGE_SIZE", 2)
+    monkeypatch.setattr("clinic.booking.staff_views.ADMIN_PAGE_SIZE", 2)
     admin = clinic.staff("admin")
     book(clinic, ida)
     with count_queries(clinic.app) as few:
