@@ -1,22 +1,41 @@
-"""Helpers the tests share: posting forms with their CSRF token, logging in, reading mail."""
+"""Helpers the tests share: posting forms with their CSRF token, logging in, reading mail, and
+the demo clinic on a pinned Monday with its clients and bookings.
+
+The fixtures that build that clinic are in tests/integration/conftest.py.
+"""
 
 from __future__ import annotations
 
 import re
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time
 from email.message import Message
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, select, text
 from sqlalchemy.engine import make_url
 
+from clinic.audit.models import AuditEntry
+from clinic.auth.models import User
+from clinic.booking.models import Booking, TimeClaim
 from clinic.config import normalise_database_url
+from clinic.extensions import db
+from clinic.screening.operations import submit_screening
+from clinic.screening.rules import questions
 
 TEST_PASSWORD = "correct horse battery staple"
+DEMO_PASSWORD = "demo-password"  # the published demo accounts
+
+CPH = ZoneInfo("Europe/Copenhagen")
+MONDAY = date(2027, 3, 22)
+# Monday 22 March 2027, 07:00 in Copenhagen (CET, UTC+1).
+NOW = datetime(2027, 3, 22, 6, 0, tzinfo=UTC)
 
 
 @dataclass
@@ -75,3 +94,104 @@ def fresh_postgres_database(server_url: str, prefix: str) -> Iterator[str]:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+# --- the demo clinic on MONDAY ------------------------------------------------------------
+
+
+def local(day: date, hhmm: str) -> datetime:
+    """`hhmm` on `day` in Copenhagen, as an aware UTC datetime."""
+    return datetime.combine(day, time.fromisoformat(hhmm), tzinfo=CPH).astimezone(UTC)
+
+
+def answers(yes: tuple[str, ...] = (), other: str = "") -> dict[str, object]:
+    """Screening answers: yes to the questions in `yes`, no to the others, `other` as free text."""
+    return {
+        q.id: (q.id in yes) if q.kind == "yes_no" else (other if q.id == "other_conditions" else "")
+        for q in questions()
+    }
+
+
+def screen(
+    app: Flask, user_id: int, yes: tuple[str, ...] = (), other: str = "", now: datetime = NOW
+) -> None:
+    """Store a consented screening for the user, answered as `answers(yes, other)`."""
+    with app.app_context():
+        me = db.session.get(User, user_id)
+        submit_screening(me, answers(yes, other), consent=True, now=now)
+        db.session.commit()
+
+
+@dataclass
+class Clinic:
+    """The demo clinic seeded for MONDAY, with its clock pinned (the `clinic` fixture)."""
+
+    app: Flask
+    ids: dict[str, int]  # therapist first name or technique slug -> id
+    set_clock: Callable[[datetime], None]
+    now: Callable[[], datetime]
+
+    def web(self) -> FlaskClient:
+        """A browser of its own (its own cookies)."""
+        return self.app.test_client()
+
+    def staff(self, name: str) -> FlaskClient:
+        """A demo therapist or the admin, logged in."""
+        web = self.web()
+        login(web, f"{name}@lindring.example", DEMO_PASSWORD)
+        return web
+
+
+@dataclass
+class Person:
+    """A client and their own logged-in browser (the `make_client` fixture)."""
+
+    user: User
+    web: FlaskClient
+
+    @property
+    def id(self) -> int:
+        return self.user.id
+
+    @property
+    def email(self) -> str:
+        return self.user.email
+
+
+# --- reading the database ------------------------------------------------------------------
+
+
+def load(clinic: Clinic, booking_id: int) -> Booking:
+    """The booking, detached."""
+    with clinic.app.app_context():
+        booking = db.session.get(Booking, booking_id)
+        assert booking is not None
+        db.session.expunge(booking)
+        return booking
+
+
+def claims_of(clinic: Clinic, booking_id: int) -> list[tuple[str, int, datetime]]:
+    """The booking's time claims as (kind, resource, block start), in that order."""
+    with clinic.app.app_context():
+        rows = db.session.execute(
+            select(TimeClaim.kind, TimeClaim.resource_id, TimeClaim.block_start)
+            .where(TimeClaim.booking_id == booking_id)
+            .order_by(TimeClaim.kind, TimeClaim.block_start)
+        )
+        return [tuple(r) for r in rows]
+
+
+def audit_actions(clinic: Clinic, booking_id: int) -> list[tuple[str, int | None]]:
+    """The booking's audit trail as (action, actor), oldest first."""
+    with clinic.app.app_context():
+        rows = db.session.execute(
+            select(AuditEntry.action, AuditEntry.actor_id)
+            .where(AuditEntry.subject_type == "booking", AuditEntry.subject_id == booking_id)
+            .order_by(AuditEntry.id)
+        )
+        return [tuple(r) for r in rows]
+
+
+def user_id(clinic: Clinic, email: str) -> int:
+    with clinic.app.app_context():
+        return db.session.scalar(select(User.id).where(User.email == email))

@@ -7,98 +7,36 @@ sessions booked are a few days ahead: past the 2-hour notice and before the 24-h
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Callable
-from datetime import date, datetime, timedelta
-from pathlib import Path
-from zoneinfo import ZoneInfo
+from datetime import timedelta
 
 import pytest
 from flask import Flask
-from playwright.sync_api import Locator, Page, expect
+from playwright.sync_api import Page, expect
 from sqlalchemy import func, select
 
 from clinic.auth.models import User
 from clinic.booking.models import Booking, BookingStatus, TimeClaim
-from clinic.clock import utcnow
 from clinic.extensions import db
-from clinic.screening.operations import submit_screening
-from clinic.screening.rules import questions
-from tests.conftest import today
 from tests.e2e.conftest import PHONE
-from tests.support import TEST_PASSWORD, Mailbox
+from tests.e2e.journeys import (
+    Screenshot,
+    a_few_days_ahead,
+    booking_url,
+    first_free_time,
+    fits_the_phone,
+    flash,
+    log_in,
+    nav,
+    path_is,
+    screened_client,
+    search_sports_massage_90,
+    wait_for_mail,
+)
+from tests.support import Mailbox
 
-Screenshot = Callable[[Page, str], Path]
-
-CPH = ZoneInfo("Europe/Copenhagen")
 SPORTS_90_PRICE = "DKK 925"
 POLICY = "Free cancellation or rescheduling until 24 hours before the session"
-
-
-# --- helpers ------------------------------------------------------------------------------------
-
-
-def nav(page: Page) -> Locator:
-    return page.get_by_role("navigation", name="Main")
-
-
-def flash(page: Page) -> Locator:
-    return page.locator(".flash-messages")
-
-
-def path_is(live_server: str, path: str) -> re.Pattern[str]:
-    """A URL pattern for `path` on the live server, with or without a query string."""
-    return re.compile(rf"^{re.escape(live_server + path)}(\?.*)?$")
-
-
-def booking_url(live_server: str) -> re.Pattern[str]:
-    return re.compile(rf"^{re.escape(live_server)}/bookings/(\d+)$")
-
-
-def screened_client(app: Flask, make_user: Callable[..., User], email: str) -> User:
-    """A client whose health screening (all answers "no") clears every technique."""
-    user = make_user(email=email, name="Maja Lund")
-    with app.app_context():
-        me = db.session.get(User, user.id)
-        all_no = {q.id: (False if q.kind == "yes_no" else "") for q in questions()}
-        submit_screening(me, all_no, consent=True, now=utcnow())
-        db.session.commit()
-    return user
-
-
-def log_in(page: Page, email: str) -> None:
-    page.goto("/login")
-    page.get_by_label("E-mail", exact=True).fill(email)
-    page.get_by_label("Password", exact=True).fill(TEST_PASSWORD)
-    page.get_by_role("button", name="Log in", exact=True).click()
-    expect(flash(page)).to_contain_text("You are logged in as")
-
-
-def a_few_days_ahead() -> date:
-    """Far enough for the notice and the cut-off, near enough for the first page of /book."""
-    return today() + timedelta(days=3)
-
-
-def search_sports_massage_90(page: Page, first_day: date) -> None:
-    """Choose the technique, then its length (the lengths follow the technique), then the day."""
-    page.get_by_label("Technique").select_option(label="Sports massage")
-    page.get_by_role("button", name="Show free times").click()
-    expect(page.get_by_label("Length")).to_have_value("60")
-    page.get_by_label("Length").select_option(label="90 minutes")
-    page.get_by_label("From").fill(first_day.isoformat())
-    page.get_by_role("button", name="Show free times").click()
-    expect(page.get_by_text("Sports massage, 90 minutes,")).to_be_visible()
-
-
-def first_free_time(page: Page) -> tuple[Locator, datetime, str]:
-    """The first time offered on the page: its link, its start (clinic time), its therapist."""
-    slot = page.locator("a.slot").first
-    expect(slot).to_be_visible()
-    instant = datetime.fromisoformat(slot.locator("time").get_attribute("datetime") or "")
-    start = instant.astimezone(CPH)
-    expect(slot.locator("time")).to_have_text(f"{start:%H:%M}")
-    therapist = slot.locator("xpath=ancestor::div[contains(@class,'slot-therapist')]//h3")
-    return slot, start, therapist.inner_text()
 
 
 def stored_booking(app: Flask, booking_id: int) -> tuple[Booking, int]:
@@ -111,20 +49,6 @@ def stored_booking(app: Flask, booking_id: int) -> tuple[Booking, int]:
         )
         db.session.expunge(booking)
         return booking, claims
-
-
-def wait_for_mail(mailbox: Mailbox, address: str, count: int, timeout: float = 10.0) -> list:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        received = mailbox.to(address)
-        if len(received) >= count:
-            return received
-        time.sleep(0.05)
-    raise AssertionError(f"fewer than {count} e-mails to {address} within {timeout} s")
-
-
-def fits_the_phone(page: Page) -> None:
-    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
 
 
 # --- the journey ----------------------------------------------------------------------------------
@@ -146,7 +70,7 @@ def test_client_books_a_free_time_sees_it_and_cancels_it(
     expect(page).to_have_url(path_is(live_server, "/book"))
     expect(page.get_by_role("heading", level=1)).to_have_text("Find a free time")
     search_sports_massage_90(page, a_few_days_ahead())
-    slot, start, therapist = first_free_time(page)
+    slot, start, therapist = first_free_time(page, check_clock=True)
     assert start.date() >= a_few_days_ahead()
     screenshot(page, "book")
 
@@ -213,7 +137,7 @@ def test_client_books_a_free_time_sees_it_and_cancels_it(
     # The time is free again on /book.
     nav(page).get_by_role("link", name="Book", exact=True).click()
     search_sports_massage_90(page, a_few_days_ahead())
-    again, again_start, _ = first_free_time(page)
+    again, again_start, _ = first_free_time(page, check_clock=True)
     assert again_start == start
     expect(again).to_contain_text(f"{start:%H:%M}")
 
@@ -237,7 +161,7 @@ def test_booking_works_on_a_phone(
     nav(page).get_by_role("link", name="Book", exact=True).tap()
     expect(page).to_have_url(path_is(live_server, "/book"))
     search_sports_massage_90(page, a_few_days_ahead())
-    slot, start, therapist = first_free_time(page)
+    slot, start, therapist = first_free_time(page, check_clock=True)
     fits_the_phone(page)
     box = slot.bounding_box()
     assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"]

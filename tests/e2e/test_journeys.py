@@ -7,48 +7,32 @@ are saved along the way to docs/screenshots/.
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Callable
-from pathlib import Path
 
 import pytest
 from flask import Flask
-from playwright.sync_api import ConsoleMessage, Locator, Page, Request, expect
+from playwright.sync_api import ConsoleMessage, Page, Request, expect
 from sqlalchemy import func, select
 
 from clinic.auth.models import Role, User
 from clinic.auth.passwords import verify_password
 from clinic.extensions import db
 from tests.e2e.conftest import PHONE
-from tests.support import TEST_PASSWORD, Mailbox
+from tests.e2e.journeys import (
+    Screenshot,
+    fits_the_phone,
+    flash,
+    nav,
+    path_is,
+    submit_login,
+    wait_for_mail,
+)
+from tests.support import DEMO_PASSWORD, TEST_PASSWORD, Mailbox
 
-Screenshot = Callable[[Page, str], Path]
-
-DEMO_PASSWORD = "demo-password"
 NEW_PASSWORD = "lanterns over the harbour"
 
 
 # --- helpers ------------------------------------------------------------------------------------
-
-
-def nav(page: Page) -> Locator:
-    return page.get_by_role("navigation", name="Main")
-
-
-def flash(page: Page) -> Locator:
-    return page.locator(".flash-messages")
-
-
-def path_is(live_server: str, path: str) -> re.Pattern[str]:
-    """A URL pattern for `path` on the live server, with or without a query string."""
-    return re.compile(rf"^{re.escape(live_server + path)}(\?.*)?$")
-
-
-def log_in(page: Page, email: str, password: str) -> None:
-    page.goto("/login")
-    page.get_by_label("E-mail", exact=True).fill(email)
-    page.get_by_label("Password", exact=True).fill(password)
-    page.get_by_role("button", name="Log in", exact=True).click()
 
 
 def log_out(page: Page) -> None:
@@ -60,16 +44,6 @@ def log_out(page: Page) -> None:
 def count_users(app: Flask) -> int:
     with app.app_context():
         return db.session.scalar(select(func.count()).select_from(User))
-
-
-def wait_for_mail(mailbox: Mailbox, address: str, timeout: float = 10.0) -> list:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        received = mailbox.to(address)
-        if received:
-            return received
-        time.sleep(0.05)
-    raise AssertionError(f"no e-mail to {address} within {timeout} s")
 
 
 # --- a newcomer ---------------------------------------------------------------------------------
@@ -216,7 +190,7 @@ def test_wrong_password_stays_on_login(
 ) -> None:
     make_user(email="ida@example.com", name="Ida Berg")
 
-    log_in(page, "ida@example.com", "not the right password")
+    submit_login(page, "ida@example.com", "not the right password")
 
     expect(page).to_have_url(path_is(live_server, "/login"))
     expect(page.locator("#password-error")).to_have_text(
@@ -267,11 +241,11 @@ def test_password_reset_through_email(
     expect(flash(page)).to_contain_text("Your password is changed. Log in with the new one.")
 
     # The old password is gone, the new one works.
-    log_in(page, "client@lindring.example", DEMO_PASSWORD)
+    submit_login(page, "client@lindring.example", DEMO_PASSWORD)
     expect(page.locator("#password-error")).to_have_text(
         "The e-mail address or the password is not right."
     )
-    log_in(page, "client@lindring.example", NEW_PASSWORD)
+    submit_login(page, "client@lindring.example", NEW_PASSWORD)
     expect(page).to_have_url(path_is(live_server, "/"))
     expect(flash(page)).to_contain_text("You are logged in as Demo Client.")
     with app.app_context():
@@ -290,7 +264,7 @@ def test_password_reset_through_email(
 def test_admin_reaches_the_admin_page_through_the_nav(
     page: Page, live_server: str, demo: None, screenshot: Screenshot
 ) -> None:
-    log_in(page, "admin@lindring.example", DEMO_PASSWORD)
+    submit_login(page, "admin@lindring.example", DEMO_PASSWORD)
     expect(flash(page)).to_contain_text("You are logged in as Clinic Admin.")
 
     page.goto("/")
@@ -314,7 +288,7 @@ def test_admin_reaches_the_admin_page_through_the_nav(
 
 
 def test_a_client_is_kept_out_of_admin(page: Page, live_server: str, demo: None) -> None:
-    log_in(page, "client@lindring.example", DEMO_PASSWORD)
+    submit_login(page, "client@lindring.example", DEMO_PASSWORD)
     expect(flash(page)).to_contain_text("You are logged in as Demo Client.")
     expect(nav(page).get_by_role("link", name="Admin", exact=True)).to_have_count(0)
 
@@ -351,7 +325,7 @@ def test_phone_menu_opens_and_navigates(
     expect(page.locator("article h2")).to_have_count(4)
     expect(toggle).to_have_attribute("aria-expanded", "false")
     # Nothing is wider than the phone's screen.
-    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    fits_the_phone(page)
     screenshot(page, "therapists-phone")
 
 
@@ -381,7 +355,7 @@ def test_every_request_goes_to_the_live_server(page: Page, live_server: str, dem
     nav(page).get_by_role("link", name="Therapists").click()
     page.get_by_role("link", name=re.compile(r"^Anna ")).first.click()
     expect(page.get_by_role("heading", level=1)).to_contain_text("Anna")
-    log_in(page, "client@lindring.example", DEMO_PASSWORD)
+    submit_login(page, "client@lindring.example", DEMO_PASSWORD)
     expect(flash(page)).to_contain_text("You are logged in as Demo Client.")
     log_out(page)
     page.wait_for_load_state("networkidle")

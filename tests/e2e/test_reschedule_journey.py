@@ -8,12 +8,8 @@ to move is written straight into the database for a start three hours from now.
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Callable
-from datetime import date, datetime, timedelta
-from email.message import Message
-from pathlib import Path
-from zoneinfo import ZoneInfo
+from datetime import datetime, timedelta
 
 from flask import Flask
 from playwright.sync_api import Locator, Page, expect
@@ -25,93 +21,36 @@ from clinic.booking.operations import claim_blocks, claims_for
 from clinic.catalog.models import Room, Technique, TechniqueOption, Therapist
 from clinic.clock import utcnow
 from clinic.extensions import db
-from clinic.screening.operations import submit_screening
-from clinic.screening.rules import questions
 from clinic.templating import format_date, format_local_datetime
-from tests.conftest import today
-from tests.support import TEST_PASSWORD, Mailbox
-
-Screenshot = Callable[[Page, str], Path]
+from tests.e2e.journeys import (
+    Screenshot,
+    a_few_days_ahead,
+    booking_url,
+    clinic_time,
+    first_free_time,
+    flash,
+    log_in,
+    nav,
+    path_is,
+    screened_client,
+    search_sports_massage_90,
+    wait_for_mail,
+)
+from tests.support import Mailbox
 
 ZONE = "Europe/Copenhagen"
-CPH = ZoneInfo(ZONE)
 BUFFER = timedelta(minutes=15)
 CUTOFF_SENTENCE = "Changes are possible until 24 hours before the session. Please call the clinic."
 
 
-# --- helpers (the same approach as test_booking_journeys.py) ------------------------------------
-
-
-def nav(page: Page) -> Locator:
-    return page.get_by_role("navigation", name="Main")
-
-
-def flash(page: Page) -> Locator:
-    return page.locator(".flash-messages")
-
-
-def path_is(live_server: str, path: str) -> re.Pattern[str]:
-    """A URL pattern for `path` on the live server, with or without a query string."""
-    return re.compile(rf"^{re.escape(live_server + path)}(\?.*)?$")
-
-
-def booking_url(live_server: str) -> re.Pattern[str]:
-    return re.compile(rf"^{re.escape(live_server)}/bookings/(\d+)$")
-
-
-def screened_client(app: Flask, make_user: Callable[..., User], email: str) -> User:
-    """A client whose health screening (all answers "no") clears every technique."""
-    user = make_user(email=email, name="Maja Lund")
-    with app.app_context():
-        me = db.session.get(User, user.id)
-        all_no = {q.id: (False if q.kind == "yes_no" else "") for q in questions()}
-        submit_screening(me, all_no, consent=True, now=utcnow())
-        db.session.commit()
-    return user
-
-
-def log_in(page: Page, email: str) -> None:
-    page.goto("/login")
-    page.get_by_label("E-mail", exact=True).fill(email)
-    page.get_by_label("Password", exact=True).fill(TEST_PASSWORD)
-    page.get_by_role("button", name="Log in", exact=True).click()
-    expect(flash(page)).to_contain_text("You are logged in as")
-
-
-def a_few_days_ahead() -> date:
-    """Far enough for the notice and the cut-off, near enough for the first page of /book."""
-    return today() + timedelta(days=3)
-
-
-def local(instant: datetime) -> datetime:
-    return instant.astimezone(CPH)
+# --- helpers ------------------------------------------------------------------------------------
 
 
 def when(start: datetime, minutes: int) -> str:
     """How the booking pages write a session's time: 'Monday 29 March 2027, 09:00\u201310:30'."""
-    start = local(start)
+    start = clinic_time(start)
     end = start + timedelta(minutes=minutes)
     return f"{format_date(start.date())}, {start:%H:%M}\u2013{end:%H:%M}"
-
-
-def search_sports_massage_90(page: Page, first_day: date) -> None:
-    """Choose the technique, then its length (the lengths follow the technique), then the day."""
-    page.get_by_label("Technique").select_option(label="Sports massage")
-    page.get_by_role("button", name="Show free times").click()
-    expect(page.get_by_label("Length")).to_have_value("60")
-    page.get_by_label("Length").select_option(label="90 minutes")
-    page.get_by_label("From").fill(first_day.isoformat())
-    page.get_by_role("button", name="Show free times").click()
-    expect(page.get_by_text("Sports massage, 90 minutes,")).to_be_visible()
-
-
-def first_free_time(page: Page) -> tuple[Locator, datetime, str]:
-    """The first time offered on the page: its link, its start (clinic time), its therapist."""
-    slot = page.locator("a.slot").first
-    expect(slot).to_be_visible()
-    start = local(datetime.fromisoformat(slot.locator("time").get_attribute("datetime") or ""))
-    therapist = slot.locator("xpath=ancestor::div[contains(@class,'slot-therapist')]//h3")
-    return slot, start, therapist.inner_text()
 
 
 def offered(page: Page) -> list[tuple[datetime, str, Locator]]:
@@ -122,7 +61,7 @@ def offered(page: Page) -> list[tuple[datetime, str, Locator]]:
         name = group.locator("h3").inner_text()
         for slot in group.locator("a.slot").all():
             instant = datetime.fromisoformat(slot.locator("time").get_attribute("datetime") or "")
-            found.append((local(instant), name, slot))
+            found.append((clinic_time(instant), name, slot))
     return found
 
 
@@ -147,18 +86,6 @@ def expected_claims(booking: Booking, start: datetime) -> set[tuple[str, int, da
         for kind, rid in (("therapist", booking.therapist_id), ("room", booking.room_id))
         for block in claim_blocks(start, end)
     }
-
-
-def wait_for_mail(
-    mailbox: Mailbox, address: str, count: int, timeout: float = 10.0
-) -> list[Message]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        received = mailbox.to(address)
-        if len(received) >= count:
-            return received
-        time.sleep(0.05)
-    raise AssertionError(f"fewer than {count} e-mails to {address} within {timeout} s")
 
 
 # --- moving a booking -----------------------------------------------------------------------------
@@ -206,7 +133,7 @@ def test_client_moves_a_booking_to_another_free_time(
     screenshot(page, "reschedule")
 
     # Another day, past the cut-off, so the moved booking can still be changed afterwards.
-    later_than = local(utcnow()) + timedelta(hours=25)
+    later_than = clinic_time(utcnow()) + timedelta(hours=25)
     candidates = [
         (start, link)
         for start, _, link in times

@@ -7,9 +7,7 @@ fresh clients made for the test. Screenshots go to the directory conftest.py cho
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Callable, Iterable
-from pathlib import Path
 
 import pytest
 from flask import Flask
@@ -22,11 +20,17 @@ from clinic.extensions import db
 from clinic.screening.models import Decision, Screening, ScreeningOutcome, ScreeningReview
 from clinic.screening.rules import Outcome, question, questions
 from tests.e2e.conftest import DESKTOP, PHONE
-from tests.support import TEST_PASSWORD, Mailbox
+from tests.e2e.journeys import (
+    Screenshot,
+    fits_the_phone,
+    flash,
+    log_in,
+    nav,
+    path_is,
+    wait_for_mail,
+)
+from tests.support import DEMO_PASSWORD, Mailbox
 
-Screenshot = Callable[[Page, str], Path]
-
-DEMO_PASSWORD = "demo-password"
 ADMIN_EMAIL = "admin@lindring.example"
 
 YES_NO = [q for q in questions() if q.kind == "yes_no"]
@@ -38,39 +42,8 @@ URGENT_HEADING = "Please contact a doctor today"
 # --- helpers ------------------------------------------------------------------------------------
 
 
-def nav(page: Page) -> Locator:
-    return page.get_by_role("navigation", name="Main")
-
-
-def flash(page: Page) -> Locator:
-    return page.locator(".flash-messages")
-
-
-def path_is(live_server: str, path: str) -> re.Pattern[str]:
-    """A URL pattern for `path` on the live server, with or without a query string."""
-    return re.compile(rf"^{re.escape(live_server + path)}(\?.*)?$")
-
-
 def result_url(live_server: str) -> re.Pattern[str]:
     return re.compile(rf"^{re.escape(live_server)}/screening/(\d+)$")
-
-
-def log_in(page: Page, email: str, password: str = TEST_PASSWORD) -> None:
-    page.goto("/login")
-    page.get_by_label("E-mail", exact=True).fill(email)
-    page.get_by_label("Password", exact=True).fill(password)
-    page.get_by_role("button", name="Log in", exact=True).click()
-    expect(flash(page)).to_contain_text("You are logged in as")
-
-
-def wait_for_mail(mailbox: Mailbox, address: str, timeout: float = 10.0) -> list:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        received = mailbox.to(address)
-        if received:
-            return received
-        time.sleep(0.05)
-    raise AssertionError(f"no e-mail to {address} within {timeout} s")
 
 
 def question_group(page: Page, question_id: str) -> Locator:
@@ -480,7 +453,7 @@ def test_the_questionnaire_works_on_a_phone(
     page.get_by_label(CONSENT, exact=True).tap()
     expect_answers_ticked(page)
     expect(page.get_by_label(CONSENT, exact=True)).to_be_checked()
-    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    fits_the_phone(page)
     # Every question and the button fit the screen's width.
     for target in [
         *(question_group(page, q.id) for q in YES_NO),
@@ -494,6 +467,6 @@ def test_the_questionnaire_works_on_a_phone(
     page.get_by_role("button", name="Send my answers").tap()
     expect(page).to_have_url(result_url(live_server))
     expect_every_row(page, app, "You can book it now")
-    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    fits_the_phone(page)
     [stored] = screenings_of(app, client.id)
     assert stored.overall is Outcome.CLEAR

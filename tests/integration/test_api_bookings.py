@@ -3,27 +3,26 @@
 from __future__ import annotations
 
 import threading
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from flask import Flask
 from sqlalchemy import func, select
 
 from clinic.audit.models import AuditEntry
 from clinic.auth.models import User
 from clinic.booking.models import Booking, BookingStatus, IdempotencyKey, TimeClaim
 from clinic.catalog.models import Therapist
-from clinic.demo import seed_demo
 from clinic.extensions import db
 from clinic.notify.models import OutboxMessage
 from clinic.screening.operations import submit_screening
 from tests.integration.test_api import all_no, assert_error, bearer, token_for
 from tests.integration.test_catalog import count_queries
+from tests.support import DEMO_PASSWORD, NOW, Clinic
 
-MONDAY = date(2027, 3, 22)
-# Monday 22 March 2027, 07:00 in Copenhagen (UTC+1): the two-hour notice ends at 09:00.
-NOW = datetime(2027, 3, 22, 6, 0, tzinfo=UTC)
-DEMO_PASSWORD = "demo-password"
+# The clock is at NOW, Monday 22 March 2027, 07:00 in Copenhagen (UTC+1): the two-hour notice
+# ends at 09:00.
 ADMIN = "admin@lindring.example"
 # Anna: sports massage, Mon-Fri 09:00-12:00. Monday 09:00 is past the client's 24 h cut-off
 # already; Wednesday 09:00 is well before it.
@@ -33,13 +32,9 @@ WEDNESDAY_9 = "2027-03-24T09:00:00+01:00"
 
 
 @pytest.fixture
-def clinic(app, monkeypatch):
-    """The demo clinic seeded on MONDAY, with the clock at NOW."""
-    monkeypatch.setattr("clinic.clock.utcnow", lambda: NOW)
-    with app.app_context():
-        seed_demo(MONDAY, NOW)
-        db.session.commit()
-    return app
+def clinic(clinic: Clinic) -> Flask:
+    """The app of the demo clinic seeded on MONDAY, with the clock at NOW (see conftest.py)."""
+    return clinic.app
 
 
 def therapist_id(app, first_name: str) -> int:

@@ -10,14 +10,11 @@ from __future__ import annotations
 import html as htmllib
 import re
 import secrets
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from collections.abc import Iterator
+from datetime import date, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
-from zoneinfo import ZoneInfo
 
 import pytest
-from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
@@ -25,107 +22,27 @@ from clinic.audit.models import AuditEntry
 from clinic.auth.models import User
 from clinic.booking import operations
 from clinic.booking.models import Booking, BookingStatus, IdempotencyKey, TimeClaim
-from clinic.catalog.models import Room, Therapist
-from clinic.demo import seed_demo
+from clinic.catalog.models import Room
 from clinic.extensions import db
 from clinic.notify.models import OutboxMessage
-from clinic.screening.operations import submit_screening
-from clinic.screening.rules import questions
 from tests.integration.test_catalog import count_queries
-from tests.support import Mailbox, csrf_token_from, login
+from tests.support import (
+    CPH,
+    MONDAY,
+    NOW,
+    Clinic,
+    Mailbox,
+    Person,
+    audit_actions,
+    claims_of,
+    csrf_token_from,
+    load,
+    local,
+    user_id,
+)
 
-CPH = ZoneInfo("Europe/Copenhagen")
-MONDAY = date(2027, 3, 22)
 TUESDAY = MONDAY + timedelta(days=1)
-# Monday 22 March 2027, 07:00 in Copenhagen (CET, UTC+1).
-NOW = datetime(2027, 3, 22, 6, 0, tzinfo=UTC)
-DEMO_PASSWORD = "demo-password"  # the published demo accounts
-
-
-def local(day: date, hhmm: str) -> datetime:
-    return datetime.combine(day, time.fromisoformat(hhmm), tzinfo=CPH).astimezone(UTC)
-
-
 TUE_10 = local(TUESDAY, "10:00")  # 09:00 UTC; the cut-off is Monday 09:00 UTC (10:00 CET)
-
-
-# --- the clinic, its people and its clock ---------------------------------------------------
-
-
-@dataclass
-class Clinic:
-    app: Flask
-    therapists: dict[str, int]  # first name -> Therapist.id
-    set_clock: Callable[[datetime], None]
-
-    def web(self) -> FlaskClient:
-        """A browser of its own (its own cookies)."""
-        return self.app.test_client()
-
-    def staff(self, name: str) -> FlaskClient:
-        """A demo therapist or the admin, logged in."""
-        web = self.web()
-        login(web, f"{name}@lindring.example", DEMO_PASSWORD)
-        return web
-
-
-@pytest.fixture
-def clinic(app: Flask, monkeypatch: pytest.MonkeyPatch) -> Clinic:
-    """The demo clinic seeded for MONDAY, with the clock at NOW and a way to move it."""
-    moments = [NOW]
-    monkeypatch.setattr("clinic.clock.utcnow", lambda: moments[-1])
-    with app.app_context():
-        seed_demo(MONDAY, NOW)
-        db.session.commit()
-        rows = db.session.execute(
-            select(User.email, Therapist.id).join(Therapist, Therapist.user_id == User.id)
-        )
-        therapists = {email.split("@")[0]: tid for email, tid in rows}
-    return Clinic(app, therapists, moments.append)
-
-
-def answers(yes: tuple[str, ...] = (), other: str = "") -> dict[str, object]:
-    return {
-        q.id: (q.id in yes) if q.kind == "yes_no" else (other if q.id == "other_conditions" else "")
-        for q in questions()
-    }
-
-
-@dataclass
-class Person:
-    user: User
-    web: FlaskClient
-
-
-@pytest.fixture
-def make_client(clinic: Clinic, make_user) -> Callable[..., Person]:
-    """A logged-in client; screened at `screened_at` (default NOW) unless `screened` is False."""
-
-    def make(
-        email: str,
-        *,
-        yes: tuple[str, ...] = (),
-        other: str = "",
-        screened: bool = True,
-        screened_at: datetime = NOW,
-    ) -> Person:
-        user = make_user(email=email, name=email.split("@")[0].title())
-        if screened:
-            with clinic.app.app_context():
-                me = db.session.get(User, user.id)
-                submit_screening(me, answers(yes, other), consent=True, now=screened_at)
-                db.session.commit()
-        web = clinic.web()
-        login(web, email)
-        return Person(user, web)
-
-    return make
-
-
-@pytest.fixture
-def ida(make_client) -> Person:
-    """A client whose screening clears every technique."""
-    return make_client("ida@example.com")
 
 
 # --- reading pages and the database --------------------------------------------------------
@@ -141,7 +58,7 @@ def params(
     return {
         "technique": technique,
         "duration": duration,
-        "therapist": clinic.therapists.get(therapist, therapist),
+        "therapist": clinic.ids.get(therapist, therapist),
         "start": start.isoformat() if isinstance(start, datetime) else start,
     }
 
@@ -199,35 +116,17 @@ def offered(web: FlaskClient, clinic: Clinic, therapist: str, start: datetime) -
         query_string={
             "technique": "sports-massage",
             "duration": 60,
-            "therapist": clinic.therapists[therapist],
+            "therapist": clinic.ids[therapist],
             "start": start.astimezone(CPH).date().isoformat(),
         },
     ).get_data(as_text=True)
     for href in re.findall(r'href="(/book/confirm\?[^"]+)"', page):
         query = parse_qs(urlsplit(htmllib.unescape(href)).query)
-        if int(query["therapist"][0]) == clinic.therapists[therapist] and (
+        if int(query["therapist"][0]) == clinic.ids[therapist] and (
             datetime.fromisoformat(query["start"][0]) == start
         ):
             return True
     return False
-
-
-def load(clinic: Clinic, booking_id: int) -> Booking:
-    with clinic.app.app_context():
-        booking = db.session.get(Booking, booking_id)
-        assert booking is not None
-        db.session.expunge(booking)
-        return booking
-
-
-def claims_of(clinic: Clinic, booking_id: int) -> list[tuple[str, int, datetime]]:
-    with clinic.app.app_context():
-        rows = db.session.execute(
-            select(TimeClaim.kind, TimeClaim.resource_id, TimeClaim.block_start)
-            .where(TimeClaim.booking_id == booking_id)
-            .order_by(TimeClaim.kind, TimeClaim.block_start)
-        )
-        return [tuple(r) for r in rows]
 
 
 def stored(clinic: Clinic) -> dict[str, int]:
@@ -247,21 +146,6 @@ def stored(clinic: Clinic) -> dict[str, int]:
 
 
 NOTHING = {"bookings": 0, "claims": 0, "tokens": 0, "e-mails": 0, "audit": 0}
-
-
-def audit_actions(clinic: Clinic, booking_id: int) -> list[tuple[str, int | None]]:
-    with clinic.app.app_context():
-        rows = db.session.execute(
-            select(AuditEntry.action, AuditEntry.actor_id)
-            .where(AuditEntry.subject_type == "booking", AuditEntry.subject_id == booking_id)
-            .order_by(AuditEntry.id)
-        )
-        return [tuple(r) for r in rows]
-
-
-def user_id(clinic: Clinic, email: str) -> int:
-    with clinic.app.app_context():
-        return db.session.scalar(select(User.id).where(User.email == email))
 
 
 # --- booking: the happy paths ---------------------------------------------------------------
@@ -298,7 +182,7 @@ def test_a_cleared_client_books_and_gets_a_confirmed_session_with_a_room(
     booking = load(clinic, booking_id)
     assert booking.status is BookingStatus.CONFIRMED
     assert booking.client_id == ida.user.id
-    assert booking.therapist_id == clinic.therapists["anna"]
+    assert booking.therapist_id == clinic.ids["anna"]
     assert (booking.starts_at, booking.ends_at) == (TUE_10, TUE_10 + timedelta(minutes=60))
     assert booking.price_minor == 650_00  # the technique's price for 60 minutes
     assert booking.buffer_minutes == 15 and booking.cancellation_cutoff_hours == 24
@@ -830,7 +714,7 @@ def book_directly(clinic: Clinic, client_id: int, therapist: str, start: datetim
     with clinic.app.app_context():
         booking = operations.book(
             db.session.get(User, client_id),
-            operations.Request("sports-massage", 60, clinic.therapists[therapist], start),
+            operations.Request("sports-massage", 60, clinic.ids[therapist], start),
             now=NOW,
             timezone="Europe/Copenhagen",
         )

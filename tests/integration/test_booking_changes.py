@@ -9,112 +9,47 @@ seeded for that day. Most bookings are Anna's sports massage on Tuesday 23 March
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
-from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime, time, timedelta
+from dataclasses import replace
+from datetime import datetime, timedelta
 from html import unescape
-from zoneinfo import ZoneInfo
 
 import pytest
-from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from clinic.audit.models import AuditEntry
 from clinic.auth.models import User
 from clinic.booking import changes, operations
 from clinic.booking.availability import search_slots
-from clinic.booking.models import Booking, BookingStatus, TimeClaim
-from clinic.catalog.models import Technique, Therapist
-from clinic.demo import seed_demo
+from clinic.booking.models import Booking, BookingStatus
+from clinic.catalog.models import Technique
 from clinic.extensions import db
 from clinic.notify.models import OutboxMessage
 from clinic.scheduling.slots import Slot
-from clinic.screening.operations import submit_screening
-from clinic.screening.rules import questions
 from tests.integration.test_catalog import count_queries
-from tests.support import Mailbox, csrf_token_from, login
+from tests.support import (
+    CPH,
+    DEMO_PASSWORD,
+    MONDAY,
+    NOW,
+    Clinic,
+    Mailbox,
+    Person,
+    audit_actions,
+    claims_of,
+    csrf_token_from,
+    load,
+    local,
+    login,
+    user_id,
+)
 
 TZ = "Europe/Copenhagen"
-CPH = ZoneInfo(TZ)
-MONDAY = date(2027, 3, 22)
 TUESDAY = MONDAY + timedelta(days=1)
 WEDNESDAY = MONDAY + timedelta(days=2)
 THURSDAY = MONDAY + timedelta(days=3)
-NOW = datetime(2027, 3, 22, 6, 0, tzinfo=UTC)  # Monday 07:00 CET
-DEMO_PASSWORD = "demo-password"  # the published demo accounts
-
-
-def local(day: date, hhmm: str) -> datetime:
-    return datetime.combine(day, time.fromisoformat(hhmm), tzinfo=CPH).astimezone(UTC)
-
-
 TUE_10 = local(TUESDAY, "10:00")  # the client's cut-off: Monday 10:00 CET
 WED_14 = local(WEDNESDAY, "14:00")
 AFTER_CUTOFF = local(MONDAY, "10:30")
-
-
-# --- the clinic, its people and its clock ---------------------------------------------------
-
-
-@dataclass
-class Clinic:
-    app: Flask
-    ids: dict[str, int]  # therapist first name or technique slug -> id
-    set_clock: Callable[[datetime], None]
-    now: Callable[[], datetime]
-
-    def web(self) -> FlaskClient:
-        return self.app.test_client()
-
-    def staff(self, name: str) -> FlaskClient:
-        web = self.web()
-        login(web, f"{name}@lindring.example", DEMO_PASSWORD)
-        return web
-
-
-@pytest.fixture
-def clinic(app: Flask, monkeypatch: pytest.MonkeyPatch) -> Clinic:
-    moments = [NOW]
-    monkeypatch.setattr("clinic.clock.utcnow", lambda: moments[-1])
-    with app.app_context():
-        seed_demo(MONDAY, NOW)
-        db.session.commit()
-        rows = db.session.execute(
-            select(User.email, Therapist.id).join(Therapist, Therapist.user_id == User.id)
-        )
-        ids = {email.split("@")[0]: tid for email, tid in rows}
-        ids.update(dict(db.session.execute(select(Technique.slug, Technique.id)).all()))
-    return Clinic(app, ids, moments.append, lambda: moments[-1])
-
-
-@dataclass
-class Person:
-    id: int
-    email: str
-    web: FlaskClient
-
-
-@pytest.fixture
-def make_client(clinic: Clinic, make_user) -> Callable[..., Person]:
-    """A logged-in client, screened at NOW; `yes` names the questions answered yes."""
-
-    def make(email: str, *, yes: tuple[str, ...] = ()) -> Person:
-        user = make_user(email=email, name=email.split("@")[0].title())
-        answers = {q.id: (q.id in yes) if q.kind == "yes_no" else "" for q in questions()}
-        with clinic.app.app_context():
-            submit_screening(db.session.get(User, user.id), answers, consent=True, now=NOW)
-            db.session.commit()
-        web = clinic.web()
-        login(web, email)
-        return Person(user.id, email, web)
-
-    return make
-
-
-@pytest.fixture
-def ida(make_client) -> Person:
-    return make_client("ida@example.com")
 
 
 def book(
@@ -138,23 +73,6 @@ def book(
         return booking.id
 
 
-def load(clinic: Clinic, booking_id: int) -> Booking:
-    with clinic.app.app_context():
-        booking = db.session.get(Booking, booking_id)
-        db.session.expunge(booking)
-        return booking
-
-
-def claims_of(clinic: Clinic, booking_id: int) -> list[tuple[str, int, datetime]]:
-    with clinic.app.app_context():
-        rows = db.session.execute(
-            select(TimeClaim.kind, TimeClaim.resource_id, TimeClaim.block_start)
-            .where(TimeClaim.booking_id == booking_id)
-            .order_by(TimeClaim.kind, TimeClaim.block_start)
-        )
-        return [tuple(r) for r in rows]
-
-
 def blocks(start: datetime, minutes: int = 60 + 15) -> list[datetime]:
     return [start + timedelta(minutes=5 * i) for i in range(minutes // 5)]
 
@@ -174,16 +92,6 @@ def is_free(clinic: Clinic, start: datetime, therapist: str = "anna") -> bool:
             therapist_id=clinic.ids[therapist],
         )
         return any(s.start == start for s in found.slots)
-
-
-def audit_actions(clinic: Clinic, booking_id: int) -> list[tuple[str, int | None]]:
-    with clinic.app.app_context():
-        rows = db.session.execute(
-            select(AuditEntry.action, AuditEntry.actor_id)
-            .where(AuditEntry.subject_type == "booking", AuditEntry.subject_id == booking_id)
-            .order_by(AuditEntry.id)
-        )
-        return [tuple(r) for r in rows]
 
 
 def move(web: FlaskClient, booking_id: int, start: datetime | str, therapist_id: int):
@@ -485,11 +393,6 @@ def test_a_cancelled_booking_cannot_be_moved(clinic: Clinic, ida: Person):
     assert response.status_code == 403
     assert load(clinic, booking_id).status is BookingStatus.CANCELLED
     assert claims_of(clinic, booking_id) == []
-
-
-def user_id(clinic: Clinic, email: str) -> int:
-    with clinic.app.app_context():
-        return db.session.scalar(select(User.id).where(User.email == email))
 
 
 # --- pending bookings nobody decided --------------------------------------------------------

@@ -12,9 +12,8 @@ import html as htmllib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from urllib.parse import urlencode
-from zoneinfo import ZoneInfo
 
 import pytest
 from flask import Flask
@@ -26,24 +25,14 @@ from clinic.auth.models import User
 from clinic.booking import operations
 from clinic.booking.models import Booking, IdempotencyKey
 from clinic.booking.series import plan_series
-from clinic.catalog.models import Technique, Therapist
-from clinic.demo import seed_demo
+from clinic.catalog.models import Technique
 from clinic.extensions import db
 from clinic.scheduling.models import ClinicPolicy
-from clinic.screening.operations import submit_screening
-from clinic.screening.rules import questions
 from tests.integration.test_catalog import count_queries
-from tests.support import csrf_token_from, login
+from tests.support import MONDAY, NOW, Person, csrf_token_from, local, login
+from tests.support import Clinic as DemoClinic
 
-CPH = ZoneInfo("Europe/Copenhagen")
-MONDAY = date(2027, 3, 22)
-NOW = datetime(2027, 3, 22, 6, 0, tzinfo=UTC)  # Monday 07:00 CET
 DAYS = [MONDAY + timedelta(weeks=i) for i in range(4)]  # 22 Mar, 29 Mar, 5 Apr, 12 Apr
-
-
-def local(day: date, hhmm: str) -> datetime:
-    return datetime.combine(day, time.fromisoformat(hhmm), tzinfo=CPH).astimezone(UTC)
-
 
 AT_TEN = [local(day, "10:00") for day in DAYS]
 # Anna on 5 April, when 10:00-11:00 is taken: 11:15 would run past her 12:00 lunch break, and
@@ -59,27 +48,13 @@ class Clinic:
 
 
 @pytest.fixture
-def clinic(app: Flask, make_user, monkeypatch: pytest.MonkeyPatch) -> Clinic:
-    monkeypatch.setattr("clinic.clock.utcnow", lambda: NOW)
-    with app.app_context():
-        seed_demo(MONDAY, NOW)
-        db.session.commit()
-        anna = db.session.scalar(
-            select(Therapist.id).join(Therapist.user).where(User.email == "anna@lindring.example")
-        )
+def clinic(clinic: DemoClinic, make_client: Callable[..., Person]) -> Clinic:
+    """The shared demo clinic (see conftest.py), with Anna's id and clients as their browsers."""
 
-    def make_client(email: str, *, screened: bool = True, yes: tuple[str, ...] = ()) -> FlaskClient:
-        user = make_user(email=email)
-        if screened:
-            with app.app_context():
-                answers = {q.id: (q.id in yes if q.kind == "yes_no" else "") for q in questions()}
-                submit_screening(db.session.get(User, user.id), answers, consent=True, now=NOW)
-                db.session.commit()
-        web = app.test_client()
-        login(web, email)
-        return web
+    def client_web(email: str, *, screened: bool = True, yes: tuple[str, ...] = ()) -> FlaskClient:
+        return make_client(email, screened=screened, yes=yes).web
 
-    return Clinic(app, anna, make_client)
+    return Clinic(clinic.app, clinic.ids["anna"], client_web)
 
 
 def series_url(clinic: Clinic, *, every: str | None = "weekly", count: object = 4) -> str:
