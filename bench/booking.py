@@ -38,17 +38,16 @@ import tempfile
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 from flask import Flask, Response
 from flask_migrate import upgrade
 from sqlalchemy import func, select
 
+from bench.database import bench_config, fresh_database
 from clinic import clock, create_app
 from clinic.auth.models import Role
 from clinic.auth.operations import create_user
@@ -58,7 +57,6 @@ from clinic.extensions import db
 from clinic.screening.operations import submit_screening
 from clinic.screening.rules import questions
 from tests.concurrency_support import (
-    FAST_HASH,
     Account,
     ApiChannel,
     Call,
@@ -70,7 +68,6 @@ from tests.concurrency_support import (
     send,
     therapist_ids,
 )
-from tests.support import fresh_postgres_database
 
 TIMEZONE = "Europe/Copenhagen"
 PASSWORD = "bench password for the load clients"  # noqa: S105 (throw-away accounts)
@@ -98,30 +95,6 @@ def serve() -> Flask:
 
 
 # --- the database and the clinic ----------------------------------------------------------
-
-
-@contextmanager
-def fresh_database() -> Iterator[tuple[str, str]]:
-    """Yield (url, label) of an empty database that is thrown away afterwards (as bench.slots)."""
-    server = os.environ.get("BENCH_DATABASE_URL")
-    if server:
-        with fresh_postgres_database(server, f"lindring_bench_{os.getpid()}") as url:
-            yield url, "PostgreSQL"
-        return
-    with tempfile.TemporaryDirectory(prefix="lindring-bench-") as folder:
-        yield f"sqlite:///{folder}/bench.db", "SQLite"
-
-
-def bench_config(url: str) -> dict[str, Any]:
-    return {
-        "LINDRING_ENV": "testing",
-        "TESTING": True,
-        "SECRET_KEY": "bench-secret-key",
-        "SQLALCHEMY_DATABASE_URI": url,
-        "MAIL_BACKEND": "locmem",
-        "PASSWORD_HASH_METHOD": FAST_HASH,
-        "SERVER_NAME": None,
-    }
 
 
 def build_clinic(app: Flask, clients: int) -> list[Account]:

@@ -28,14 +28,11 @@ import argparse
 import cProfile
 import inspect
 import io
-import os
 import pstats
 import random
 import statistics
 import sys
-import tempfile
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from itertools import islice
@@ -48,6 +45,7 @@ from flask_migrate import upgrade
 from sqlalchemy import Table, create_engine, event, func, insert, select, text
 from sqlalchemy.pool import NullPool
 
+from bench.database import bench_config, fresh_database
 from clinic import clock, create_app
 from clinic.auth.models import Role, User
 from clinic.booking import availability
@@ -65,7 +63,6 @@ from clinic.extensions import db
 from clinic.scheduling.models import ClinicPolicy, TimeOff, WorkingHours
 from clinic.scheduling.slots import Interval, Slot, SlotQuery, TherapistSchedule, find_slots
 from clinic.scheduling.slots import local_window as clinic_window
-from tests.support import fresh_postgres_database
 from tests.unit.test_slots import reference
 
 TIMEZONE = "Europe/Copenhagen"
@@ -140,30 +137,6 @@ class StatementLog:
 
 
 # --- the database -------------------------------------------------------------------------
-
-
-@contextmanager
-def fresh_database() -> Iterator[tuple[str, str]]:
-    """Yield (url, label) of an empty database that is thrown away afterwards."""
-    server = os.environ.get("BENCH_DATABASE_URL")
-    if server:
-        with fresh_postgres_database(server, f"lindring_bench_{os.getpid()}") as url:
-            yield url, "PostgreSQL"
-        return
-    with tempfile.TemporaryDirectory(prefix="lindring-bench-") as folder:
-        yield f"sqlite:///{folder}/bench.db", "SQLite"
-
-
-def bench_config(url: str) -> dict[str, Any]:
-    # The test settings of tests/conftest.py, minus what only the test suite needs.
-    return {
-        "LINDRING_ENV": "testing",
-        "TESTING": True,
-        "SECRET_KEY": "bench-secret-key",
-        "SQLALCHEMY_DATABASE_URI": url,
-        "MAIL_BACKEND": "locmem",
-        "SERVER_NAME": None,
-    }
 
 
 def bulk_insert(table: Table, rows: Sequence[dict[str, Any]]) -> None:
