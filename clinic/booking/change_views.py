@@ -138,8 +138,15 @@ def _reschedule_page(
         form.therapist.data = request.args.get("to", str(booking.therapist_id))
     # A refused move is not offered again; a form that had merely expired is.
     offer = request.method == "GET" or status == 400
-    if offer and may_change and form.new_start() and form.new_therapist():
-        chosen_therapist = db.session.get(Therapist, form.new_therapist())
+    start, to = form.new_start(), form.new_therapist()
+    # Offer to confirm only a time this page itself lists as free (a link may be stale or made up).
+    listed = bool(
+        found and start and any(s.start == start and s.therapist_id == to for s in found.slots)
+    )
+    if offer and may_change and start and to and not listed and problem is None:
+        problem = "That time is not free now. Please choose one of the times below."
+    if offer and may_change and listed:
+        chosen_therapist = db.session.get(Therapist, to)
         if chosen_therapist is not None:
             chosen = {
                 "start": form.new_start(),

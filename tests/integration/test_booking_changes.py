@@ -657,3 +657,23 @@ def test_the_lists_are_for_their_people_only(clinic: Clinic, path, who, status):
     if who != "anonymous":
         login(web, f"{who}@lindring.example", DEMO_PASSWORD)
     assert web.get(path).status_code == status
+
+
+def test_the_move_page_offers_to_confirm_only_a_time_it_lists_as_free(clinic: Clinic, ida: Person):
+    booking_id = book(clinic, ida)
+    anna = clinic.ids["anna"]
+    assert not is_free(clinic, TUE_10)
+    free = WED_14.isoformat()
+    page = ida.web.get(
+        f"/bookings/{booking_id}/reschedule", query_string={"start": free, "to": anna}
+    ).get_data(as_text=True)
+    assert "Move the booking here" in page  # a listed time is offered
+    taken = TUE_10.isoformat()  # the booking's own time, not on the list
+    made_up = (TUE_10 + timedelta(minutes=7)).isoformat()  # off the grid
+    naive = WED_14.astimezone(CPH).replace(tzinfo=None).isoformat()  # no offset
+    for start in (taken, made_up, naive):
+        page = ida.web.get(
+            f"/bookings/{booking_id}/reschedule", query_string={"start": start, "to": anna}
+        ).get_data(as_text=True)
+        assert "That time is not free now" in page
+        assert "Move the booking here" not in page
