@@ -5,10 +5,14 @@ E-mails carry the time, the technique and the people, never health data.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from flask import render_template, request, url_for
 
 from clinic.audit.models import record as audit
 from clinic.booking.models import Booking
+from clinic.catalog.models import Therapist
+from clinic.extensions import db
 from clinic.notify.outbox import queue_email
 
 SUBJECTS = {
@@ -39,13 +43,26 @@ def announce(
         detail={"status": booking.status.value, **(detail or {})},
     )
     link = url_for("booking.show", booking_id=booking.id, _external=True)
+    # A move says where the session was, so nobody has to remember it.
+    was = (detail or {}).get("from")
+    previous = datetime.fromisoformat(was) if was else None
     body = render_template(
-        "booking/email/change.txt", booking=booking, event=event, link=link, to_therapist=False
+        "booking/email/change.txt",
+        booking=booking,
+        event=event,
+        link=link,
+        to_therapist=False,
+        previous=previous,
     )
     queue_email(booking.client.email, SUBJECTS[event], body)
     if event in TELL_THERAPIST:
         body = render_template(
-            "booking/email/change.txt", booking=booking, event=event, link=link, to_therapist=True
+            "booking/email/change.txt",
+            booking=booking,
+            event=event,
+            link=link,
+            to_therapist=True,
+            previous=previous,
         )
         subject = {
             "booked": "New session booked",
@@ -55,3 +72,12 @@ def announce(
             "confirmed": "A held session is confirmed",
         }[event]
         queue_email(booking.therapist.user.email, subject, body)
+
+    old_therapist = (detail or {}).get("from_therapist_id")
+    if event == "rescheduled" and old_therapist and old_therapist != booking.therapist_id:
+        # The session left this therapist's calendar: they must hear of it too.
+        therapist = db.session.get(Therapist, old_therapist)
+        body = render_template(
+            "booking/email/moved_away.txt", booking=booking, therapist=therapist, previous=previous
+        )
+        queue_email(therapist.user.email, "A session moved to another therapist", body)

@@ -160,6 +160,7 @@ def test_the_client_moves_a_booking_keeping_its_identity(
     [to_ida] = mailbox.to(ida.email)
     assert to_ida["Subject"] == "Your booking has moved"
     assert "24 March 2027, 14:00 CET" in Mailbox.body(to_ida)
+    assert "from 23 March 2027, 10:00 CET" in Mailbox.body(to_ida)  # where it was
     assert f"/bookings/{booking_id}" in Mailbox.body(to_ida)
     assert subjects(mailbox, "anna@lindring.example") == ["A session has moved"]
     assert audit_actions(clinic, booking_id) == [("booking.rescheduled", ida.id)]
@@ -374,6 +375,10 @@ def test_the_admin_moves_a_session_to_another_therapist(
     assert is_free(clinic, TUE_10, "anna")
     assert subjects(mailbox, "clara@lindring.example") == ["A session has moved"]
     assert subjects(mailbox, ida.email) == ["Your booking has moved"]
+    # Anna, whose calendar it left, is told as well.
+    assert subjects(mailbox, "anna@lindring.example") == ["A session moved to another therapist"]
+    [to_anna] = mailbox.to("anna@lindring.example")
+    assert "Clara Nørgaard" in Mailbox.body(to_anna)
 
 
 def test_a_cancelled_booking_cannot_be_moved(clinic: Clinic, ida: Person):
