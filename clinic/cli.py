@@ -86,9 +86,8 @@ def expire_pending_command() -> None:
     from clinic import clock
     from clinic.booking import changes, notices
 
-    # The e-mails link to the booking: a request context lets url_for build the link (from
-    # SERVER_NAME when it is set, else localhost).
-    with current_app.test_request_context():
+    # The e-mails link to the booking; outside a request, PUBLIC_URL says where the site is.
+    with current_app.test_request_context(base_url=current_app.config["PUBLIC_URL"]):
         expired = changes.expire_pending(clock.utcnow())
         for booking in expired:
             notices.announce(booking, "expired", actor_id=None)

@@ -410,6 +410,7 @@ def expire(clinic: Clinic) -> str:
 
 
 def test_pending_bookings_expire_24_hours_before_they_start(clinic: Clinic, make_client):
+    clinic.app.config["PUBLIC_URL"] = "https://booking.clinic.example"
     eva = make_client("eva@example.com", yes=("pregnancy",))
     soon = book(clinic, eva)  # Tuesday 10:00, pending
     later = book(clinic, eva, local(THURSDAY, "10:00"))  # pending, not due yet
@@ -437,7 +438,8 @@ def test_pending_bookings_expire_24_hours_before_they_start(clinic: Clinic, make
         assert [(m.to_address, m.subject) for m in queued] == [
             ("eva@example.com", "Your held booking has expired")
         ]
-        assert f"/bookings/{soon}" in queued[0].body_text
+        # Written by cron, outside any request: the link uses PUBLIC_URL.
+        assert f"{clinic.app.config['PUBLIC_URL']}/bookings/{soon}" in queued[0].body_text
 
     assert "Expired 0 pending booking(s)" in expire(clinic)  # once only
 

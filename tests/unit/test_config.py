@@ -13,6 +13,8 @@ def test_development_defaults():
     assert config["CLINIC_TIMEZONE"] == "Europe/Copenhagen"
     assert config["MAIL_BACKEND"] == "console"
     assert config["SESSION_COOKIE_SECURE"] is False
+    assert config["PUBLIC_URL"] == "http://127.0.0.1:5000"
+    assert load_config({"PUBLIC_URL": "https://b.example/"})["PUBLIC_URL"] == "https://b.example"
 
 
 def test_production_refuses_to_start_without_secret_key():
