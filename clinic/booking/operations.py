@@ -32,7 +32,8 @@ from clinic.booking.models import (
 from clinic.catalog.models import Room, Technique
 from clinic.database import begin_write
 from clinic.extensions import db
-from clinic.scheduling.models import ClinicPolicy
+from clinic.scheduling.models import ClinicPolicy, WorkingHours
+from clinic.scheduling.slots import local_window
 from clinic.screening.models import Standing
 from clinic.screening.operations import booking_gate
 
@@ -228,6 +229,17 @@ def availability_problem(
         return BookingError(
             422, "invalid", "That therapist does not offer this technique on that day.", "therapist"
         )
+    zone = ZoneInfo(timezone)
+    end = req.start + timedelta(minutes=req.duration_minutes)
+    hours = db.session.scalars(
+        select(WorkingHours).where(
+            WorkingHours.therapist_id == req.therapist_id, WorkingHours.weekday == day.weekday()
+        )
+    )
+    windows = [local_window(day, h.start_time, h.end_time, zone) for h in hours]
+    if not any(w and w.start <= req.start and end <= w.end for w in windows):
+        # Nothing is in the way: the therapist simply does not work then.
+        return BookingError(422, "invalid", "The therapist does not work at that time.", "start")
     return slot_taken()
 
 

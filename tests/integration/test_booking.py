@@ -827,3 +827,23 @@ def test_the_booking_pages_refuse_get_on_changes(cast):
     booking_id, people = cast
     for action in ("cancel", "mark", "confirm"):
         assert people["admin"].get(f"/bookings/{booking_id}/{action}").status_code == 405
+
+
+@pytest.mark.parametrize(
+    ("therapist", "start"),
+    [
+        ("clara", None),  # Clara works Tuesday to Saturday; this is a Monday
+        ("anna", "20:00"),  # Anna's day ends at 17:00
+    ],
+)
+def test_a_time_the_therapist_never_works_is_not_offered_rather_than_taken(
+    clinic: Clinic, make_client, therapist, start
+):
+    ida = make_client("ida@example.com")
+    when = local(MONDAY, "10:00") if start is None else local(TUE_10.astimezone(CPH).date(), start)
+    page = ida.web.get("/book/confirm", query_string=params(clinic, therapist, when))
+    assert page.status_code == 422
+    html = page.get_data(as_text=True)
+    assert "The therapist does not work at that time." in html
+    assert "just been taken" not in html and "Confirm booking" not in html
+    assert stored(clinic)["bookings"] == 0
