@@ -178,7 +178,7 @@ def test_client_moves_a_booking_to_another_free_time(
     mails = wait_for_mail(mailbox, "maja@example.com", 2)
     assert [m["Subject"] for m in mails] == ["Your booking is confirmed", "Your booking has moved"]
     body = Mailbox.body(mails[1])
-    assert "The session has moved to a new time." in body
+    assert f"The session has moved from {format_local_datetime(old_start, ZONE)}." in body
     assert format_local_datetime(new_start, ZONE) in body
     assert f"/bookings/{booking_id}" in body
     subjects = [m["Subject"] for m in wait_for_mail(mailbox, therapist_email, 2)]
