@@ -72,6 +72,7 @@ def _import_models() -> None:
     import clinic.auth.access
     import clinic.auth.models
     import clinic.booking.models
+    import clinic.calendars.models
     import clinic.catalog.models
     import clinic.database
     import clinic.notify.models
@@ -90,6 +91,9 @@ def register_blueprints(app: Flask) -> None:
     from clinic.api.views import bp as api_bp
     from clinic.auth.views import bp as auth_bp
     from clinic.booking.views import bp as booking_bp
+    from clinic.calendars.feeds import bp as feeds_bp
+    from clinic.calendars.sources import bp as calendar_sources_bp
+    from clinic.calendars.views import bp as calendar_bp
     from clinic.catalog.views import bp as catalog_bp
     from clinic.scheduling.views import admin_bp as scheduling_admin_bp
     from clinic.scheduling.views import bp as scheduling_bp
@@ -104,6 +108,9 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(screening_bp)
     app.register_blueprint(booking_bp)
     app.register_blueprint(review_bp)
+    app.register_blueprint(calendar_bp)
+    app.register_blueprint(feeds_bp)
+    app.register_blueprint(calendar_sources_bp)
     app.register_blueprint(api_bp)
     # Bearer tokens only, never the session cookie: no cookie to ride on, so no CSRF to stop.
     csrf.exempt(api_bp)

@@ -71,6 +71,8 @@ class Booking(db.Model):
     # Bumped on every change the client's calendar must follow (iCalendar SEQUENCE).
     sequence: Mapped[int] = mapped_column(default=0)
     series_id: Mapped[int | None] = mapped_column(index=True)
+    # Set when the 24-hour reminder was queued, so that no run of the reminder job sends two.
+    reminder_queued_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

@@ -22,10 +22,19 @@ class OutboxMessage(db.Model):
     to_address: Mapped[str] = mapped_column(String(254))
     subject: Mapped[str] = mapped_column(String(200))
     body_text: Mapped[str] = mapped_column(Text)
+    body_html: Mapped[str] = mapped_column(Text, default="")
+    # One optional attachment, kept as text: the only kind we send is an iCalendar file.
+    attachment_name: Mapped[str | None] = mapped_column(String(100))
+    attachment_type: Mapped[str | None] = mapped_column(String(100))
+    attachment_text: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     attempts: Mapped[int] = mapped_column(default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
+    # Retries back off: nothing is tried again before this instant (None: at once).
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # A sender leases a message before sending it, so that two senders never both send it.
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     def __repr__(self) -> str:
         state = "sent" if self.sent_at else f"queued ({self.attempts} attempts)"
