@@ -1,5 +1,5 @@
 """`flask --app wsgi ...` commands: seed-demo, create-admin, create-client, send-outbox,
-expire-pending."""
+queue-reminders, expire-pending, import-calendars."""
 
 from __future__ import annotations
 
@@ -70,13 +70,44 @@ def seed_demo_command(if_empty: bool) -> None:
 @click.option("--limit", default=100, show_default=True, help="Most messages to send this run.")
 @with_appcontext
 def send_outbox_command(limit: int) -> None:
-    """Send queued e-mail, retrying what failed before."""
-    from clinic.notify.outbox import deliver_pending
+    """Queue the reminders that are due, then send queued e-mail, retrying what failed before.
 
+    Safe to run from cron and from several machines at once: no message goes out twice. Exits 1
+    when a message failed in this run or the reminders could not be queued.
+    """
+    from clinic import clock
+    from clinic.notify.outbox import MAX_ATTEMPTS, count_unsent, deliver_pending
+    from clinic.notify.reminders import queue_due_reminders
+
+    try:
+        reminders = queue_due_reminders(clock.utcnow())
+        db.session.commit()
+    except Exception as exc:  # a broken reminder must not hold up the mail already queued
+        db.session.rollback()
+        click.echo(f"Queueing the reminders failed: {type(exc).__name__}: {exc}", err=True)
+        reminders = None
     sent, failed = deliver_pending(limit)
-    click.echo(f"Sent {sent} e-mail(s), {failed} failed.")
-    if failed:
+    waiting, given_up = count_unsent()
+    click.echo(f"Queued {reminders or 0} reminder(s). Sent {sent} e-mail(s), {failed} failed.")
+    if waiting or given_up:
+        click.echo(
+            f"{waiting} e-mail(s) wait for a retry; "
+            f"{given_up} gave up after {MAX_ATTEMPTS} attempts."
+        )
+    if failed or reminders is None:
         raise SystemExit(1)
+
+
+@click.command("queue-reminders")
+@with_appcontext
+def queue_reminders_command() -> None:
+    """Queue the 24-hour reminders that are due, without sending them (send-outbox does both)."""
+    from clinic import clock
+    from clinic.notify.reminders import queue_due_reminders
+
+    queued = queue_due_reminders(clock.utcnow())
+    db.session.commit()
+    click.echo(f"Queued {queued} reminder(s); send-outbox delivers them.")
 
 
 @click.command("expire-pending")
@@ -96,8 +127,12 @@ def expire_pending_command() -> None:
 
 
 def init_app(app: Flask) -> None:
+    from clinic.calendars.imports import import_calendars_command
+
     app.cli.add_command(seed_demo_command)
+    app.cli.add_command(import_calendars_command)
     app.cli.add_command(send_outbox_command)
+    app.cli.add_command(queue_reminders_command)
     app.cli.add_command(expire_pending_command)
     app.cli.add_command(_account_command(Role.ADMIN))
     app.cli.add_command(_account_command(Role.CLIENT))

@@ -117,4 +117,11 @@ def load_config(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
         # Send queued e-mail right after the request that queued it committed; the
         # send-outbox command retries whatever failed.
         "MAIL_DELIVER_AFTER_REQUEST": _bool(environ.get("MAIL_DELIVER_AFTER_REQUEST"), True),
+        # Fetching a therapist's external calendar (.ics URL): seconds before giving up, the
+        # largest file accepted (also the largest upload), and whether addresses in private
+        # networks may be fetched (never in production: it would let anyone probe the network
+        # the server sits in; the tests fetch from 127.0.0.1).
+        "CALENDAR_FETCH_TIMEOUT": _int(environ, "CALENDAR_FETCH_TIMEOUT", 10),
+        "CALENDAR_FETCH_MAX_BYTES": _int(environ, "CALENDAR_FETCH_MAX_BYTES", 2 * 1024 * 1024),
+        "CALENDAR_FETCH_ALLOW_PRIVATE": _bool(environ.get("CALENDAR_FETCH_ALLOW_PRIVATE"), False),
     }

@@ -50,8 +50,21 @@ class Mailbox:
 
     @staticmethod
     def body(message: Message) -> str:
-        payload = message.get_payload(decode=True)
-        return payload.decode() if isinstance(payload, bytes) else str(payload)
+        """The plain-text part (every mail also has an HTML part: see `html`)."""
+        return Mailbox.part(message, "text/plain")
+
+    @staticmethod
+    def html(message: Message) -> str:
+        return Mailbox.part(message, "text/html")
+
+    @staticmethod
+    def part(message: Message, content_type: str) -> str:
+        """The decoded text of the first part of this type that is not an attachment."""
+        for part in message.walk():
+            if part.get_content_type() == content_type and not part.get_filename():
+                payload = part.get_payload(decode=True)
+                return payload.decode(part.get_content_charset() or "utf-8")
+        raise AssertionError(f"no {content_type} part in {message['Subject']!r}")
 
 
 _CSRF_RE = re.compile(

@@ -29,7 +29,7 @@ from clinic.auth.forms import (
 from clinic.auth.models import User, normalise_email
 from clinic.auth.passwords import verify_password
 from clinic.extensions import db
-from clinic.notify.outbox import queue_email
+from clinic.notify.outbox import queue_email, render_email
 
 bp = Blueprint("auth", __name__)
 
@@ -112,13 +112,13 @@ def forgot_password() -> str | Response:
         if user is not None and user.active:
             token = operations.make_reset_token(user, current_app.config["SECRET_KEY"])
             minutes = current_app.config["PASSWORD_RESET_MAX_AGE"] // 60
-            body = render_template(
-                "auth/email/reset_password.txt",
+            text, html = render_email(
+                "auth/email/reset_password",
                 user=user,
                 link=url_for("auth.reset_password", token=token, _external=True),
                 minutes=minutes,
             )
-            queue_email(user.email, "Reset your Lindring password", body)
+            queue_email(user.email, "Reset your Lindring password", text, html)
             db.session.commit()
         # The same answer whether or not the address has an account.
         flash(

@@ -1,7 +1,8 @@
 """Loads what the slot engine needs for a date range, in a fixed number of queries.
 
-Six statements whatever the range or the number of therapists: the policy, the certified
-therapists, their working hours, their time off, the bookings in range, and the rooms.
+Seven statements whatever the range or the number of therapists: the policy, the certified
+therapists, their working hours, their time off, their imported busy time (external calendars),
+the bookings in range, and the rooms. Time off and busy time block a therapist without a buffer.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from sqlalchemy import select
 
 from clinic.auth.models import User
 from clinic.booking.models import HOLDS_TIME, Booking
+from clinic.calendars.imports import MAX_BUSY_PIECE
+from clinic.calendars.models import BusyTime
 from clinic.catalog.models import Certification, Room, Technique, Therapist
 from clinic.extensions import db
 from clinic.scheduling.models import ClinicPolicy, TimeOff, WorkingHours
@@ -114,6 +117,16 @@ def search_slots(
             TimeOff.therapist_id.in_(ids),
             TimeOff.starts_at < range_end,
             TimeOff.ends_at > range_start,
+        )
+    ):
+        blocks[tid].append(Interval(starts, ends))
+    for tid, starts, ends in db.session.execute(
+        select(BusyTime.therapist_id, BusyTime.starts_at, BusyTime.ends_at).where(
+            BusyTime.therapist_id.in_(ids),
+            # Stored pieces are at most MAX_BUSY_PIECE long: an index range, bounded below.
+            BusyTime.starts_at >= range_start - MAX_BUSY_PIECE,
+            BusyTime.starts_at < range_end,
+            BusyTime.ends_at > range_start,
         )
     ):
         blocks[tid].append(Interval(starts, ends))

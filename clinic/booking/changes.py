@@ -238,6 +238,7 @@ def reschedule(
                     buffer_minutes=policy.buffer_minutes,
                     sequence=Booking.sequence + 1,
                     updated_at=now,
+                    reminder_queued_at=None,  # the new time gets a reminder of its own
                 )
                 .execution_options(synchronize_session=False)
             )

@@ -7,13 +7,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask import render_template, request, url_for
+from flask import request, url_for
 
 from clinic.audit.models import record as audit
 from clinic.booking.models import Booking
 from clinic.catalog.models import Therapist
 from clinic.extensions import db
-from clinic.notify.outbox import queue_email
+from clinic.notify.outbox import queue_email, render_email
 
 SUBJECTS = {
     "booked": "Your booking is confirmed",
@@ -46,18 +46,18 @@ def announce(
     # A move says where the session was, so nobody has to remember it.
     was = (detail or {}).get("from")
     previous = datetime.fromisoformat(was) if was else None
-    body = render_template(
-        "booking/email/change.txt",
+    text, html = render_email(
+        "booking/email/change",
         booking=booking,
         event=event,
         link=link,
         to_therapist=False,
         previous=previous,
     )
-    queue_email(booking.client.email, SUBJECTS[event], body)
+    queue_email(booking.client.email, SUBJECTS[event], text, html)
     if event in TELL_THERAPIST:
-        body = render_template(
-            "booking/email/change.txt",
+        text, html = render_email(
+            "booking/email/change",
             booking=booking,
             event=event,
             link=link,
@@ -71,13 +71,13 @@ def announce(
             "rescheduled": "A session has moved",
             "confirmed": "A held session is confirmed",
         }[event]
-        queue_email(booking.therapist.user.email, subject, body)
+        queue_email(booking.therapist.user.email, subject, text, html)
 
     old_therapist = (detail or {}).get("from_therapist_id")
     if event == "rescheduled" and old_therapist and old_therapist != booking.therapist_id:
         # The session left this therapist's calendar: they must hear of it too.
         therapist = db.session.get(Therapist, old_therapist)
-        body = render_template(
-            "booking/email/moved_away.txt", booking=booking, therapist=therapist, previous=previous
+        text, html = render_email(
+            "booking/email/moved_away", booking=booking, therapist=therapist, previous=previous
         )
-        queue_email(therapist.user.email, "A session moved to another therapist", body)
+        queue_email(therapist.user.email, "A session moved to another therapist", text, html)

@@ -1,16 +1,30 @@
-"""Queue e-mail with the change it reports, and deliver it after the commit."""
+"""Queue e-mail with the change it reports, and deliver it after the commit.
+
+Delivery is safe to run from several places at once (the request that queued a message, any
+number of `send-outbox` processes): a sender first leases a message with a conditional UPDATE
+and sends only the messages whose lease it won. Failures are retried with exponential backoff
+and given up after MAX_ATTEMPTS; a message given up stays in the table, unsent, for people to see.
+
+The one window left: if the SMTP server accepted a message and the sender died before it
+committed `sent_at`, the message is sent again once its lease has run out. No outbox can close
+that window without the mail server's help; it is seconds wide, against minutes of lease.
+"""
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from email.message import Message
+from email.mime.text import MIMEText
 from typing import Any
 
-from flask import Flask, Response, current_app, g, has_app_context
-from flask_mailman import EmailMessage
-from sqlalchemy import event, select
+from flask import Flask, Response, current_app, g, has_app_context, render_template
+from flask_mailman import EmailMultiAlternatives
+from sqlalchemy import event, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from clinic.clock import utcnow
+from clinic import clock
 from clinic.database import begin_write
 from clinic.extensions import db, mail
 from clinic.notify.models import OutboxMessage
@@ -18,11 +32,60 @@ from clinic.notify.models import OutboxMessage
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 10
+# Waits between attempts: 1, 2, 4, ... minutes, never more than 4 hours. Ten attempts span
+# about eight hours, enough to outlast a mail server's maintenance night.
+FIRST_RETRY = timedelta(minutes=1)
+LONGEST_WAIT = timedelta(hours=4)
+# How long a sender holds a message it is sending, at least. It must outlast opening a
+# connection and sending one message (two MAIL_TIMEOUTs at worst), or a second sender could take
+# it over: see _lease().
+LEASE = timedelta(minutes=5)
 
 
-def queue_email(to: str, subject: str, body: str) -> OutboxMessage:
-    """Add an e-mail to the outbox in the current transaction."""
-    message = OutboxMessage(to_address=to, subject=subject, body_text=body)
+@dataclass(frozen=True)
+class Attachment:
+    """One text file sent with an e-mail, such as an iCalendar invitation.
+
+    `mime_type` may carry parameters, which are sent as given:
+    "text/calendar; method=REQUEST; charset=UTF-8".
+    """
+
+    name: str
+    mime_type: str
+    text: str
+
+
+def render_email(template: str, **context: Any) -> tuple[str, str]:
+    """Render `<template>.txt` and `<template>.html` with the same context: (text, html).
+
+    Only the .html template is autoescaped (Flask escapes by file name), so a name such as
+    "O'Brien & Co" reads as written in the plain-text part and is escaped in the HTML part.
+    """
+    return (
+        render_template(f"{template}.txt", **context),
+        render_template(f"{template}.html", **context),
+    )
+
+
+def queue_email(
+    to: str, subject: str, text: str, html: str = "", attachment: Attachment | None = None
+) -> OutboxMessage:
+    """Add an e-mail to the outbox in the current transaction (flushes, never commits).
+
+    `text` is the plain-text part, `html` the HTML alternative (none when empty). Raises
+    ValueError for an attachment that is not text/*: the outbox stores attachments as text.
+    """
+    if attachment and _content_type(attachment.mime_type).get_content_maintype() != "text":
+        raise ValueError(f"only text attachments can be queued, not {attachment.mime_type}")
+    message = OutboxMessage(
+        to_address=to,
+        subject=subject,
+        body_text=text,
+        body_html=html,
+        attachment_name=attachment.name if attachment else None,
+        attachment_type=attachment.mime_type if attachment else None,
+        attachment_text=attachment.text if attachment else None,
+    )
     db.session.add(message)
     db.session.flush()
     db.session.info.setdefault("queued_email_ids", []).append(message.id)
@@ -41,74 +104,190 @@ def _forget_rolled_back(session: Session) -> None:
     session.info.pop("queued_email_ids", None)
 
 
+# --- sending -------------------------------------------------------------------------------
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """How long to wait after the `attempts`-th failed attempt (1 -> 1 minute, 2 -> 2, ...)."""
+    return min(FIRST_RETRY * 2 ** max(attempts - 1, 0), LONGEST_WAIT)
+
+
+def _content_type(mime_type: str) -> Message:
+    # The standard library parses "type/subtype; key=value" (quoting included) for us.
+    header = Message()
+    header["Content-Type"] = mime_type
+    return header
+
+
+def _attachment_part(message: OutboxMessage) -> MIMEText:
+    content_type = _content_type(message.attachment_type or "text/plain")
+    charset = content_type.get_content_charset() or "utf-8"
+    part = MIMEText(message.attachment_text or "", content_type.get_content_subtype(), charset)
+    for key, value in content_type.get_params()[1:]:
+        if key.lower() != "charset":
+            part.set_param(key, value)  # e.g. method=REQUEST, which calendar programs read
+    part.add_header("Content-Disposition", "attachment", filename=message.attachment_name or "")
+    return part
+
+
 def _send(message: OutboxMessage, connection: Any) -> None:
-    EmailMessage(
+    email = EmailMultiAlternatives(
         subject=message.subject,
         body=message.body_text,
         from_email=current_app.config["MAIL_DEFAULT_SENDER"],
         to=[message.to_address],
         connection=connection,
-    ).send()
+    )
+    if message.body_html:
+        email.attach_alternative(message.body_html, "text/html")
+    if message.attachment_name:
+        email.attach(_attachment_part(message))
+    email.send()
 
 
-def _record_failure(message: OutboxMessage, exc: Exception) -> None:
-    message.last_error = f"{type(exc).__name__}: {exc}"[:1000]
-    log.warning("e-mail %s to %s failed: %s", message.id, message.to_address, exc)
+def _claim(message_id: int, now: datetime) -> OutboxMessage | None:
+    """Lease the message for this sender, counting the attempt; None if it is not ours to send.
 
-
-def deliver(messages: list[OutboxMessage]) -> tuple[int, int]:
-    """Try to send each message once over one connection; return (sent, failed).
-
-    Commits the outcome of each message as it goes.
+    The UPDATE's WHERE is the whole test, so it holds against any number of other senders: on
+    PostgreSQL a second UPDATE of the row waits for the first to commit and then sees the lease;
+    on SQLite writers take turns (BEGIN IMMEDIATE). The message comes back detached and fully
+    loaded, so that no transaction stays open while the SMTP server is talked to.
     """
-    if not messages:
-        return 0, 0
-    connection = mail.get_connection()
-    try:
-        connection.open()
-    except Exception as exc:  # the server is down: every message waits for a retry
-        for message in messages:
-            message.attempts += 1
-            _record_failure(message, exc)
-        db.session.commit()
-        return 0, len(messages)
+    begin_write()
+    won = db.session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == message_id, *_sendable(now))
+        .values(claimed_until=now + _lease(), attempts=OutboxMessage.attempts + 1)
+        .execution_options(synchronize_session=False)
+    )
+    message = None
+    if won.rowcount == 1:
+        message = db.session.get(OutboxMessage, message_id, populate_existing=True)
+        db.session.expunge(message)
+    db.session.commit()
+    return message
 
-    sent = failed = 0
+
+def _lease() -> timedelta:
+    return max(LEASE, timedelta(seconds=3 * (current_app.config.get("MAIL_TIMEOUT") or 0)))
+
+
+def _sendable(now: datetime) -> tuple[Any, ...]:
+    """Unsent, not given up, due, and not leased by a sender that may still be at it."""
+    return (
+        OutboxMessage.sent_at.is_(None),
+        OutboxMessage.attempts < MAX_ATTEMPTS,
+        or_(OutboxMessage.next_attempt_at.is_(None), OutboxMessage.next_attempt_at <= now),
+        or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now),
+    )
+
+
+def _finish(message: OutboxMessage, error: Exception | None) -> None:
+    """Record the outcome of the attempt and give the lease back."""
+    now = clock.utcnow()
+    if error is None:
+        values: dict[str, Any] = {"sent_at": now, "last_error": None, "next_attempt_at": None}
+    else:
+        values = {
+            "last_error": f"{type(error).__name__}: {error}"[:1000],
+            "next_attempt_at": now + retry_delay(message.attempts),
+        }
+        log.warning(
+            "e-mail %s to %s failed (attempt %s of %s): %s",
+            message.id,
+            message.to_address,
+            message.attempts,
+            MAX_ATTEMPTS,
+            error,
+        )
+    begin_write()
+    db.session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == message.id, OutboxMessage.sent_at.is_(None))
+        .values(claimed_until=None, **values)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+
+
+def _close(connection: Any) -> None:
+    # flask-mailman leaves the socket open when a send fails; close it ourselves.
     try:
-        for message in messages:
-            begin_write()
-            message.attempts += 1
+        connection.close()
+    except Exception:
+        log.debug("closing the mail connection failed", exc_info=True)
+        if getattr(connection, "connection", None) is not None:
+            connection.connection.close()
+            connection.connection = None
+
+
+def deliver(message_ids: list[int]) -> tuple[int, int]:
+    """Send each of these messages that is due and not leased by another sender.
+
+    Returns (sent, failed); messages another sender holds or sent are neither. One connection
+    serves the whole run; once the server cannot be reached, the rest of the run's messages
+    count that as their failed attempt instead of waiting for the same timeout again.
+    Commits as it goes: the lease, then the outcome of each message.
+    """
+    sent = failed = 0
+    connection = None
+    unreachable: Exception | None = None
+    try:
+        for message_id in message_ids:
+            message = _claim(message_id, clock.utcnow())
+            if message is None:
+                continue
             try:
+                if unreachable is not None:
+                    raise unreachable
+                if connection is None:
+                    connection = mail.get_connection()
+                    try:
+                        connection.open()
+                    except Exception as exc:
+                        unreachable = exc
+                        raise
                 _send(message, connection)
             except Exception as exc:  # any transport failure: keep the message for a retry
-                _record_failure(message, exc)
+                _finish(message, exc)
                 failed += 1
+                if connection is not None and unreachable is None:
+                    # The server may have dropped us; the next message starts afresh.
+                    _close(connection)
+                    connection = None
             else:
-                message.sent_at = utcnow()
-                message.last_error = None
+                _finish(message, None)
                 sent += 1
-            db.session.commit()
     finally:
-        # flask-mailman leaves the socket open when a send fails; close it ourselves.
-        try:
-            connection.close()
-        except Exception:
-            log.debug("closing the mail connection failed", exc_info=True)
-            if getattr(connection, "connection", None) is not None:
-                connection.connection.close()
-                connection.connection = None
+        if connection is not None:
+            _close(connection)
     return sent, failed
 
 
 def deliver_pending(limit: int = 100) -> tuple[int, int]:
-    """Send what is still queued, oldest first (the `send-outbox` command)."""
-    pending = db.session.scalars(
-        select(OutboxMessage)
-        .where(OutboxMessage.sent_at.is_(None), OutboxMessage.attempts < MAX_ATTEMPTS)
+    """Send what is due, oldest first (the `send-outbox` command); returns (sent, failed)."""
+    due = db.session.scalars(
+        select(OutboxMessage.id)
+        .where(*_sendable(clock.utcnow()))
         .order_by(OutboxMessage.id)
         .limit(limit)
     ).all()
-    return deliver(list(pending))
+    db.session.rollback()  # end the read; each message is leased in a transaction of its own
+    return deliver(list(due))
+
+
+def count_unsent() -> tuple[int, int]:
+    """Unsent messages that failed before: (waiting for a retry, given up)."""
+
+    def count(*where: Any) -> int:
+        return db.session.scalar(
+            select(func.count())
+            .select_from(OutboxMessage)
+            .where(OutboxMessage.sent_at.is_(None), *where)
+        )
+
+    waiting = count(OutboxMessage.attempts > 0, OutboxMessage.attempts < MAX_ATTEMPTS)
+    return waiting, count(OutboxMessage.attempts >= MAX_ATTEMPTS)
 
 
 def _deliver_after_request(response: Response) -> Response:
@@ -118,11 +297,7 @@ def _deliver_after_request(response: Response) -> Response:
         return response
     try:
         db.session.rollback()  # never save what a view left open; start delivery afresh
-        begin_write()
-        messages = db.session.scalars(
-            select(OutboxMessage).where(OutboxMessage.id.in_(ids), OutboxMessage.sent_at.is_(None))
-        ).all()
-        deliver(list(messages))
+        deliver(ids)
     except Exception:
         # The request's own work is committed; unsent mail stays queued for send-outbox.
         db.session.rollback()

@@ -31,6 +31,8 @@ LOGGED_IN = answers(set(VISITORS) - {"anonymous"})
 CLIENTS = answers({"client_a", "client_b"})
 THERAPISTS = answers({"therapist_x", "therapist_y"})
 ADMIN = answers({"admin"})
+# POST only: a GET is refused before anyone is asked who they are.
+POST_ONLY = answers(set(), others=405, anonymous=405)
 
 # endpoint -> (path for a GET, what each visitor gets). {name} fills in the ids of objects
 # that belong to someone: client A's screening, therapist X's page.
@@ -78,6 +80,36 @@ ROUTES: dict[str, tuple[str, dict]] = {
         answers({"client_a", "therapist_x", "admin"}, others=404),
     ),
     "booking.sessions": ("/therapist/sessions", THERAPISTS),
+    "calendar.week": ("/therapist/calendar", THERAPISTS),
+    "calendar.day": ("/therapist/calendar/day", THERAPISTS),
+    "calendar.therapist_week": ("/admin/therapists/{therapist_x}/calendar", ADMIN),
+    "calendar.therapist_day": ("/admin/therapists/{therapist_x}/calendar/day", ADMIN),
+    "calendar.clinic_day": ("/admin/calendar/day", ADMIN),
+    "calendar_sources.my_sources": ("/therapist/calendar-sources", THERAPISTS),
+    "calendar_sources.therapist_sources": (
+        "/admin/therapists/{therapist_x}/calendar-sources",
+        ADMIN,
+    ),
+    "calendar_sources.my_upload": ("/therapist/calendar-sources/upload", POST_ONLY),
+    "calendar_sources.my_replace": ("/therapist/calendar-sources/1/upload", POST_ONLY),
+    "calendar_sources.my_refresh": ("/therapist/calendar-sources/1/refresh", POST_ONLY),
+    "calendar_sources.my_delete": ("/therapist/calendar-sources/1/delete", POST_ONLY),
+    "calendar_sources.therapist_upload": (
+        "/admin/therapists/{therapist_x}/calendar-sources/upload",
+        POST_ONLY,
+    ),
+    "calendar_sources.therapist_replace": (
+        "/admin/therapists/{therapist_x}/calendar-sources/1/upload",
+        POST_ONLY,
+    ),
+    "calendar_sources.therapist_refresh": (
+        "/admin/therapists/{therapist_x}/calendar-sources/1/refresh",
+        POST_ONLY,
+    ),
+    "calendar_sources.therapist_delete": (
+        "/admin/therapists/{therapist_x}/calendar-sources/1/delete",
+        POST_ONLY,
+    ),
     "booking.admin_list": ("/admin/bookings", ADMIN),
     # The browser's session is no API credential: without a bearer token, 401.
     "api.create_booking": ("/api/v1/bookings", answers(set(), others=401, anonymous=401)),
