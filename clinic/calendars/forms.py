@@ -9,7 +9,7 @@ from flask_wtf.file import FileField, FileRequired
 from wtforms import Field, StringField, SubmitField
 from wtforms.validators import DataRequired, Length, ValidationError
 
-from clinic.calendars.imports import FetchError, check_url, normalise_url, too_large
+from clinic.calendars.fetch import FetchError, check_url, normalise_url, too_large
 
 
 def _squeeze_spaces(value: str | None) -> str | None:

@@ -23,7 +23,7 @@ from werkzeug.wrappers import Response
 from clinic import clock
 from clinic.auth.access import roles_required
 from clinic.auth.models import Role, User
-from clinic.calendars import imports
+from clinic.calendars import fetch, imports
 from clinic.calendars.forms import ReplaceUploadForm, UploadSourceForm, UrlSourceForm
 from clinic.calendars.models import CalendarSource
 from clinic.catalog.models import Therapist
@@ -121,14 +121,14 @@ def _page(
         therapist=place.therapist,
         own=own,
         sources=sources,
-        host=imports.url_host,
+        host=fetch.url_host,
         url_form=url_form or UrlSourceForm(formdata=None, prefix="url"),
         upload_form=upload_form
         or UploadSourceForm(formdata=None, prefix="upload", max_bytes=max_bytes),
         replace=replace,
         button=ButtonForm(formdata=None),  # only renders; the body may be refused (too large)
         action=place.url,
-        max_size=imports.size_text(max_bytes),
+        max_size=fetch.size_text(max_bytes),
         timeout=current_app.config["CALENDAR_FETCH_TIMEOUT"],
         hours_url=url_for("scheduling.my_hours")
         if own
@@ -149,7 +149,7 @@ def _sources(place: _Place) -> str | Response:
             source = imports.add_source(
                 place.therapist_id, name, data, url=url, by=_me(), now=clock.utcnow(), ip=_ip()
             )
-        except (imports.FetchError, imports.SourceError) as exc:
+        except (fetch.FetchError, imports.SourceError) as exc:
             db.session.rollback()
             form.url.errors.append(str(exc))
         else:
@@ -172,7 +172,7 @@ def _read_upload(form_class: type, **kwargs: Any) -> tuple[Any, bool]:
         return form_class(max_bytes=max_bytes, **kwargs), False
     except RequestEntityTooLarge:
         form = form_class(formdata=None, max_bytes=max_bytes, **kwargs)
-        form.file.errors = [imports.too_large(max_bytes)]
+        form.file.errors = [fetch.too_large(max_bytes)]
         return form, True
 
 

@@ -35,13 +35,8 @@ from clinic.audit.models import AuditEntry
 from clinic.booking.availability import search_slots
 from clinic.booking.models import Booking
 from clinic.calendars import imports
-from clinic.calendars.imports import (
-    PRIVATE,
-    FetchError,
-    fetch_calendar,
-    import_calendars_command,
-    is_public_address,
-)
+from clinic.calendars.fetch import PRIVATE, FetchError, fetch_calendar, is_public_address
+from clinic.calendars.imports import import_calendars_command
 from clinic.calendars.models import BusyTime, CalendarSource
 from clinic.catalog.models import Technique
 from clinic.config import load_config
