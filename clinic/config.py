@@ -97,6 +97,9 @@ def load_config(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
         "PREFERRED_URL_SCHEME": "https" if production else "http",
         # Where the site is, for links in e-mails written by commands run from cron.
         "PUBLIC_URL": environ.get("PUBLIC_URL", "http://127.0.0.1:5000").rstrip("/"),
+        # The right-hand side of every calendar event's UID; set it once and never change it, or
+        # subscribers see each booking twice. Empty: PUBLIC_URL's host.
+        "CALENDAR_UID_DOMAIN": environ.get("CALENDAR_UID_DOMAIN", "").strip(),
         # How many reverse proxies in front of the app set X-Forwarded-For/-Proto/-Host.
         "TRUSTED_PROXIES": _int(environ, "TRUSTED_PROXIES", 0),
         "MAX_CONTENT_LENGTH": _int(environ, "MAX_CONTENT_LENGTH", 1024 * 1024),

@@ -11,9 +11,10 @@ from flask import request, url_for
 
 from clinic.audit.models import record as audit
 from clinic.booking.models import Booking
+from clinic.calendars.export import booking_filename, booking_ics
 from clinic.catalog.models import Therapist
 from clinic.extensions import db
-from clinic.notify.outbox import queue_email, render_email
+from clinic.notify.outbox import Attachment, queue_email, render_email
 
 SUBJECTS = {
     "booked": "Your booking is confirmed",
@@ -28,6 +29,29 @@ SUBJECTS = {
 
 # Who hears about what, besides the audit log.
 TELL_THERAPIST = {"booked", "booked_pending", "cancelled", "rescheduled", "confirmed"}
+
+# The calendar invitation each e-mail carries: the same UID every time, with the booking's
+# SEQUENCE, so that calendar programs update the one event instead of adding another.
+INVITATION = {
+    "booked": "REQUEST",
+    "booked_pending": "REQUEST",  # a tentative event: the slot is held for the client
+    "confirmed": "REQUEST",
+    "rescheduled": "REQUEST",
+    "cancelled": "CANCEL",
+    "expired": "CANCEL",
+}
+
+
+def invitation(booking: Booking, event: str, *, for_therapist: bool) -> Attachment | None:
+    """The .ics attachment for this change, or None when the calendar has nothing to follow."""
+    method = INVITATION.get(event)
+    if method is None:
+        return None
+    return Attachment(
+        booking_filename(booking),
+        f"text/calendar; method={method}; charset=UTF-8",
+        booking_ics(booking, method=method, for_therapist=for_therapist),
+    )
 
 
 def announce(
@@ -54,7 +78,13 @@ def announce(
         to_therapist=False,
         previous=previous,
     )
-    queue_email(booking.client.email, SUBJECTS[event], text, html)
+    queue_email(
+        booking.client.email,
+        SUBJECTS[event],
+        text,
+        html,
+        invitation(booking, event, for_therapist=False),
+    )
     if event in TELL_THERAPIST:
         text, html = render_email(
             "booking/email/change",
@@ -71,7 +101,13 @@ def announce(
             "rescheduled": "A session has moved",
             "confirmed": "A held session is confirmed",
         }[event]
-        queue_email(booking.therapist.user.email, subject, text, html)
+        queue_email(
+            booking.therapist.user.email,
+            subject,
+            text,
+            html,
+            invitation(booking, event, for_therapist=True),
+        )
 
     old_therapist = (detail or {}).get("from_therapist_id")
     if event == "rescheduled" and old_therapist and old_therapist != booking.therapist_id:

@@ -85,6 +85,18 @@ ROUTES: dict[str, tuple[str, dict]] = {
     "calendar.therapist_week": ("/admin/therapists/{therapist_x}/calendar", ADMIN),
     "calendar.therapist_day": ("/admin/therapists/{therapist_x}/calendar/day", ADMIN),
     "calendar.clinic_day": ("/admin/calendar/day", ADMIN),
+    "feeds.booking_download": (
+        "/bookings/{booking_a}.ics",
+        answers({"client_a", "therapist_x", "admin"}, others=404),
+    ),
+    # A private feed answers its token only, never a login: a made-up token is not found.
+    "feeds.feed": (
+        "/calendar/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA.ics",
+        answers(set(), others=404, anonymous=404),
+    ),
+    "feeds.settings": ("/account/calendar", LOGGED_IN),
+    "feeds.regenerate": ("/account/calendar/regenerate", POST_ONLY),
+    "feeds.delete": ("/account/calendar/delete", POST_ONLY),
     "calendar_sources.my_sources": ("/therapist/calendar-sources", THERAPISTS),
     "calendar_sources.therapist_sources": (
         "/admin/therapists/{therapist_x}/calendar-sources",

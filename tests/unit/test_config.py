@@ -15,6 +15,9 @@ def test_development_defaults():
     assert config["SESSION_COOKIE_SECURE"] is False
     assert config["PUBLIC_URL"] == "http://127.0.0.1:5000"
     assert load_config({"PUBLIC_URL": "https://b.example/"})["PUBLIC_URL"] == "https://b.example"
+    assert config["CALENDAR_UID_DOMAIN"] == ""
+    domain = load_config({"CALENDAR_UID_DOMAIN": " booking.clinic.dk "})["CALENDAR_UID_DOMAIN"]
+    assert domain == "booking.clinic.dk"
 
 
 def test_production_refuses_to_start_without_secret_key():
