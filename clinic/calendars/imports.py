@@ -210,7 +210,9 @@ def refresh(source_id: int, *, now: datetime) -> tuple[CalendarSource, str | Non
         error = None
     except FetchError as exc:
         error = str(exc)
-    source = db.session.get(CalendarSource, source_id)
+    # Locked, so that two servers refreshing the same source at once take turns instead of
+    # both replacing its busy time (PostgreSQL; SQLite's writers take turns anyway).
+    source = db.session.get(CalendarSource, source_id, with_for_update=True, populate_existing=True)
     if source is None:
         return None  # deleted while we waited
     if data is None:
