@@ -16,6 +16,8 @@ from email.message import Message
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import icalendar
+import vobject
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import create_engine, select, text
@@ -208,3 +210,12 @@ def audit_actions(clinic: Clinic, booking_id: int) -> list[tuple[str, int | None
 def user_id(clinic: Clinic, email: str) -> int:
     with clinic.app.app_context():
         return db.session.scalar(select(User.id).where(User.email == email))
+
+
+def invitation(message: Message) -> tuple[str, icalendar.Calendar, Any]:
+    """The method in the attachment's content type, and the file read by both parsers."""
+    [part] = [p for p in message.walk() if p.get_content_type() == "text/calendar"]
+    assert part.get_content_disposition() == "attachment"
+    assert part.get_filename().endswith(".ics")
+    text = part.get_payload(decode=True).decode(part.get_content_charset())
+    return part.get_param("method"), icalendar.Calendar.from_ical(text), vobject.readOne(text)

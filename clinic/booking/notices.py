@@ -11,7 +11,7 @@ from flask import request, url_for
 
 from clinic.audit.models import record as audit
 from clinic.booking.models import Booking
-from clinic.calendars.export import booking_filename, booking_ics
+from clinic.calendars.export import booking_filename, booking_ics, left_calendar_ics
 from clinic.catalog.models import Therapist
 from clinic.extensions import db
 from clinic.notify.outbox import Attachment, queue_email, render_email
@@ -116,4 +116,9 @@ def announce(
         text, html = render_email(
             "booking/email/moved_away", booking=booking, therapist=therapist, previous=previous
         )
-        queue_email(therapist.user.email, "A session moved to another therapist", text, html)
+        left = Attachment(
+            booking_filename(booking),
+            "text/calendar; method=CANCEL; charset=UTF-8",
+            left_calendar_ics(booking, therapist.user),
+        )
+        queue_email(therapist.user.email, "A session moved to another therapist", text, html, left)

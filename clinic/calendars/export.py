@@ -11,6 +11,7 @@ context on PUBLIC_URL first, as clinic/notify/reminders.py does.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta
 from email.utils import parseaddr
 from urllib.parse import urlsplit
@@ -107,6 +108,19 @@ def booking_ics(booking: Booking, *, method: str | None = None, for_therapist: b
     ATTENDEE; None for a download."""
     event = booking_event(booking, for_therapist=for_therapist, invite=method is not None)
     return build_calendar([event], timezone=current_app.config["CLINIC_TIMEZONE"], method=method)
+
+
+def left_calendar_ics(booking: Booking, former: User) -> str:
+    """A CANCEL of the booking's event for the therapist whose calendar it left (it moved to a
+    colleague): the same UID and SEQUENCE as the new therapist's invitation."""
+    event = booking_event(booking, for_therapist=True, invite=True)
+    event = replace(
+        event,
+        cancelled=True,
+        summary=f"Moved to {booking.therapist.user.name}: {event.summary}",
+        attendees=(Person(former.name, former.email),),
+    )
+    return build_calendar([event], timezone=current_app.config["CLINIC_TIMEZONE"], method="CANCEL")
 
 
 def booking_filename(booking: Booking) -> str:

@@ -37,6 +37,7 @@ from tests.support import (
     audit_actions,
     claims_of,
     csrf_token_from,
+    invitation,
     load,
     local,
     login,
@@ -379,6 +380,15 @@ def test_the_admin_moves_a_session_to_another_therapist(
     assert subjects(mailbox, "anna@lindring.example") == ["A session moved to another therapist"]
     [to_anna] = mailbox.to("anna@lindring.example")
     assert "Clara Nørgaard" in Mailbox.body(to_anna)
+    # Her calendar drops the event: a CANCEL of the same UID, at the new SEQUENCE.
+    [to_clara] = mailbox.to("clara@lindring.example")
+    _, clara_invite, _ = invitation(to_clara)
+    method, anna_cancel, parsed = invitation(to_anna)
+    [kept], [dropped] = clara_invite.walk("VEVENT"), anna_cancel.walk("VEVENT")
+    assert method == "CANCEL" and dropped["STATUS"] == "CANCELLED"
+    assert str(dropped["UID"]) == str(kept["UID"]) and dropped["SEQUENCE"] == kept["SEQUENCE"] == 1
+    assert str(dropped["ATTENDEE"]).lower() == "mailto:anna@lindring.example"
+    assert parsed.vevent.status.value == "CANCELLED"
 
 
 def test_a_cancelled_booking_cannot_be_moved(clinic: Clinic, ida: Person):

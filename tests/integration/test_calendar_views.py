@@ -249,6 +249,18 @@ def test_week_navigation_links_and_the_date_jump(clinic):
     assert 'href="/therapist/calendar/day?date=2027-03-24"' in html
 
 
+def test_the_calendar_leads_to_external_calendars_and_the_feed_and_admins_find_it(clinic):
+    own = page(clinic.staff("anna"), "/therapist/calendar")
+    assert 'href="/therapist/calendar-sources"' in own and 'href="/account/calendar"' in own
+    clara = clinic.ids["clara"]
+    theirs = page(clinic.staff("admin"), f"/admin/therapists/{clara}/calendar")
+    assert f'href="/admin/therapists/{clara}/calendar-sources"' in theirs
+    assert 'href="/account/calendar"' not in theirs  # the admin's own feed is not Clara's
+    listing = page(clinic.staff("admin"), "/admin/therapists")
+    for name in ("anna", "bo", "clara", "david"):
+        assert f'href="/admin/therapists/{clinic.ids[name]}/calendar"' in listing
+
+
 @pytest.mark.parametrize(
     "query",
     [

@@ -8,23 +8,12 @@ programs update the one event. Each is read back with icalendar and with vobject
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from email.message import Message
 
 import icalendar
-import vobject
 
 from tests.integration.test_booking import TUE_10, book, booked_id, params, post_on_page
 from tests.integration.test_booking_changes import move
-from tests.support import Clinic, Mailbox, Person, local
-
-
-def invitation(message: Message) -> tuple[str, icalendar.Calendar, object]:
-    """The method in the attachment's content type, and the file read by both parsers."""
-    [part] = [p for p in message.walk() if p.get_content_type() == "text/calendar"]
-    assert part.get_content_disposition() == "attachment"
-    assert part.get_filename().endswith(".ics")
-    text = part.get_payload(decode=True).decode(part.get_content_charset())
-    return part.get_param("method"), icalendar.Calendar.from_ical(text), vobject.readOne(text)
+from tests.support import Clinic, Mailbox, Person, invitation, local
 
 
 def event_of(calendar: icalendar.Calendar) -> icalendar.Event:
