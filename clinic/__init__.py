@@ -77,7 +77,9 @@ def _import_models() -> None:
     import clinic.database
     import clinic.notify.models
     import clinic.scheduling.models
-    import clinic.screening.models  # noqa: F401
+    import clinic.screening.models
+    import clinic.treatment.models
+    import clinic.waitlist.models  # noqa: F401
 
 
 def register_blueprints(app: Flask) -> None:
@@ -90,6 +92,7 @@ def register_blueprints(app: Flask) -> None:
     from clinic.admin.views import bp as admin_bp
     from clinic.api.views import bp as api_bp
     from clinic.auth.views import bp as auth_bp
+    from clinic.booking.previsit import bp as previsit_bp
     from clinic.booking.views import bp as booking_bp
     from clinic.calendars.feeds import bp as feeds_bp
     from clinic.calendars.sources import bp as calendar_sources_bp
@@ -99,6 +102,8 @@ def register_blueprints(app: Flask) -> None:
     from clinic.scheduling.views import bp as scheduling_bp
     from clinic.screening.views import bp as screening_bp
     from clinic.screening.views import review_bp
+    from clinic.treatment.views import bp as treatment_bp
+    from clinic.waitlist.views import bp as waitlist_bp
 
     app.register_blueprint(catalog_bp)
     app.register_blueprint(auth_bp)
@@ -111,6 +116,9 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(calendar_bp)
     app.register_blueprint(feeds_bp)
     app.register_blueprint(calendar_sources_bp)
+    app.register_blueprint(waitlist_bp)
+    app.register_blueprint(previsit_bp)
+    app.register_blueprint(treatment_bp)
     app.register_blueprint(api_bp)
     # Bearer tokens only, never the session cookie: no cookie to ride on, so no CSRF to stop.
     csrf.exempt(api_bp)

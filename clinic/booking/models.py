@@ -68,6 +68,8 @@ class Booking(db.Model):
     cancel_reason: Mapped[str] = mapped_column(Text, default="")
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     cancelled_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    # Cancelled after the client's cut-off on the client's account: counted against them.
+    late_cancellation: Mapped[bool] = mapped_column(default=False)
     # Bumped on every change the client's calendar must follow (iCalendar SEQUENCE).
     sequence: Mapped[int] = mapped_column(default=0)
     series_id: Mapped[int | None] = mapped_column(index=True)

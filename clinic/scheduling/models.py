@@ -29,6 +29,10 @@ class ClinicPolicy(db.Model):
     min_notice_minutes: Mapped[int] = mapped_column(default=120)
     horizon_days: Mapped[int] = mapped_column(default=90)
     cancellation_cutoff_hours: Mapped[int] = mapped_column(default=24)
+    # How long a waitlist offer's claim link works.
+    waitlist_claim_minutes: Mapped[int] = mapped_column(default=120)
+    # A client with this many no-shows books only after a review (pending); 0 turns it off.
+    no_show_review_threshold: Mapped[int] = mapped_column(default=0)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     def __repr__(self) -> str:
@@ -44,6 +48,8 @@ class ClinicPolicy(db.Model):
             min_notice_minutes=120,
             horizon_days=90,
             cancellation_cutoff_hours=24,
+            waitlist_claim_minutes=120,
+            no_show_review_threshold=0,
         )
 
 

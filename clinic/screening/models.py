@@ -189,3 +189,26 @@ def client_reasons(row: ScreeningOutcome, version: int) -> list[str]:
         if text not in reasons:
             reasons.append(text)
     return reasons
+
+
+class PreVisitCheck(db.Model):
+    """The three questions asked the day before a session (linked from the reminder).
+
+    Only a hash of the link's token is stored; the link works for its own booking only, until
+    the session starts. `answers` holds the three yes/no answers once given (health data).
+    """
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    booking_id: Mapped[int] = mapped_column(
+        ForeignKey("booking.id", ondelete="CASCADE"), unique=True
+    )
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    answers: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # "clear" (no yes: the session goes ahead) or "cancelled"; empty until answered.
+    outcome: Mapped[str] = mapped_column(String(16), default="")
+
+    def __repr__(self) -> str:
+        return f"<PreVisitCheck {self.id} booking={self.booking_id} {self.outcome or 'open'}>"
