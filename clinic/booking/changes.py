@@ -68,18 +68,44 @@ def _set_status(
         )
 
 
-def cancel(booking: Booking, *, by: User, reason: str, now: datetime) -> None:
-    """Cancel a live booking and release its time. Staff must give the client a reason."""
+def cancel(
+    booking: Booking,
+    *,
+    by: User,
+    reason: str,
+    now: datetime,
+    late: bool = False,
+    for_health: bool = False,
+) -> None:
+    """Cancel a live booking and release its time. Staff must give the client a reason.
+
+    `late`: staff cancel on the client's account after the client's cut-off, which counts
+    against the client. `for_health`: the client cancels from the pre-visit health check, which
+    is allowed until the session starts and is never late.
+    """
     begin_write()
     staff = by.is_admin or (by.is_therapist and booking.therapist.user_id == by.id)
     if not staff and by.id != booking.client_id:
         raise BookingError(
             403, "forbidden", "Only the client, the therapist and the clinic can cancel."
         )
-    problem = booking.why_not_cancel(by, now)
+    if for_health:
+        if by.id != booking.client_id:
+            raise BookingError(403, "forbidden", "Only the client answers the health check.")
+        problem = booking.why_not_cancel_for_health(now)
+        late = False
+    else:
+        problem = booking.why_not_cancel(by, now)
     if problem:
         code = "too_late" if booking.is_live else "conflict"
         raise BookingError(409, code, problem)
+    if late and not (staff and now >= booking.cutoff_at()):
+        raise BookingError(
+            422,
+            "invalid",
+            "Only the clinic marks a cancellation late, after the client's cut-off.",
+            "late",
+        )
     reason = (reason or "").strip()
     if staff and by.id != booking.client_id and not reason:
         # The reason is kept and shown to the client (DESIGN.md, "Booking states").
@@ -94,6 +120,7 @@ def cancel(booking: Booking, *, by: User, reason: str, now: datetime) -> None:
         cancel_reason=reason[:2000],
         cancelled_at=now,
         cancelled_by_id=by.id,
+        late_cancellation=late,
     )
     release_claims(booking)
     db.session.flush()

@@ -121,6 +121,17 @@ class Booking(db.Model):
             return self.why_client_cannot_change(now)
         return "Only the client, the therapist and the clinic can cancel a booking."
 
+    def why_not_cancel_for_health(self, now: datetime) -> str | None:
+        """Why the client may not cancel it from the pre-visit health check now, or None.
+
+        Unlike an ordinary cancellation this is allowed after the cut-off, until the start.
+        """
+        if not self.is_live:
+            return f"This booking is {self.status.value.replace('_', ' ')}."
+        if now >= self.starts_at:
+            return "The session has started. Please call the clinic."
+        return None
+
     def why_not_reschedule(self, user: User, now: datetime) -> str | None:
         """Why this user may not move it now, or None when they may.
 
