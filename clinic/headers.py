@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Response
+from flask import Blueprint, Response
 
 # Everything, scripts and styles included, comes from this site; no inline code runs.
 CONTENT_SECURITY_POLICY = (
@@ -17,3 +17,15 @@ def add_security_headers(response: Response) -> Response:
     response.headers.setdefault("X-Frame-Options", "DENY")
     response.headers.setdefault("Referrer-Policy", "same-origin")
     return response
+
+
+def no_store(response: Response) -> Response:
+    """Keep a page with health data or a secret out of every cache: a shared computer's
+    browser, a proxy."""
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def no_store_for(blueprint: Blueprint) -> None:
+    """Send every page of this blueprint with `Cache-Control: no-store`."""
+    blueprint.after_request(no_store)

@@ -7,9 +7,11 @@ from flask_login import current_user, login_required
 from sqlalchemy import func, or_, select
 
 from clinic.auth.models import Role, User
+from clinic.booking.attendance import SORTS, client_records
 from clinic.catalog.models import Room, Technique, Therapist
 from clinic.extensions import db
 from clinic.notify.models import OutboxMessage
+from clinic.scheduling.models import ClinicPolicy
 from clinic.screening.operations import review_queue_count
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -61,4 +63,27 @@ def users() -> str:
     pagination = db.paginate(stmt, page=max(page, 1), per_page=PAGE_SIZE, error_out=False)
     return render_template(
         "admin/users.html", pagination=pagination, query=query, role=role, roles=list(Role)
+    )
+
+
+@bp.route("/clients")
+def clients() -> str:
+    """Every client with their bookings, completed sessions, no-shows and late cancellations."""
+    query = request.args.get("q", "").strip()[:100]
+    sort = request.args.get("sort", "name")
+    if sort not in SORTS:
+        sort = "name"
+    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    records, total = client_records(search=query, sort=sort, page=page, per_page=PAGE_SIZE)
+    pages = max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1)
+    return render_template(
+        "admin/clients.html",
+        records=records,
+        total=total,
+        page=page,
+        pages=pages,
+        query=query,
+        sort=sort,
+        sorts=SORTS,
+        threshold=ClinicPolicy.current().no_show_review_threshold,
     )

@@ -77,6 +77,9 @@ def _booking_json(booking: Booking) -> dict[str, Any]:
         "room": booking.room.name,
         "price_minor": booking.price_minor,  # in the currency's minor unit (øre)
         "currency": current_app.config["CLINIC_CURRENCY"],
+        # The booking's own terms: later policy changes never alter them.
+        "cancellation_cutoff_hours": booking.cancellation_cutoff_hours,
+        "cancellable_until": clinic_time(booking.cutoff_at()),
     }
 
 

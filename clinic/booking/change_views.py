@@ -18,6 +18,7 @@ from clinic.auth.access import roles_required
 from clinic.auth.forms import ConfirmForm
 from clinic.auth.models import Role, User
 from clinic.booking import changes, notices, operations
+from clinic.booking.attendance import needs_missed_sessions_review
 from clinic.booking.availability import search_slots
 from clinic.booking.forms import CancelForm, MarkForm, RescheduleForm
 from clinic.booking.models import Booking, BookingStatus
@@ -55,7 +56,15 @@ def _change(booking_id: int, form_class, action) -> Response:
 @login_required
 def cancel(booking_id: int) -> Response:
     def action(booking: Booking, form: CancelForm) -> tuple[str, str]:
-        changes.cancel(booking, by=signed_in_user(), reason=form.reason.data, now=clock.utcnow())
+        late = bool(form.late.data)
+        changes.cancel(
+            booking, by=signed_in_user(), reason=form.reason.data, now=clock.utcnow(), late=late
+        )
+        if late:
+            return "cancelled", (
+                "The booking is cancelled and counted as a late cancellation. An e-mail "
+                "confirms it."
+            )
         return "cancelled", "The booking is cancelled. An e-mail confirms it."
 
     return _change(booking_id, CancelForm, action)
@@ -82,6 +91,13 @@ def confirm_pending(booking_id: int) -> Response:
         return "confirmed", "The booking is confirmed; the client has been told."
 
     return _change(booking_id, ConfirmForm, action)
+
+
+@bp.app_template_global()
+def held_for_missed_sessions(client_id: int) -> bool:
+    """Whether the clinic confirms this client's bookings itself because of no-shows: for the
+    confirm page, the booking page and the e-mails, which explain why a booking is held."""
+    return needs_missed_sessions_review(client_id, ClinicPolicy.current())
 
 
 # --- moving a booking -----------------------------------------------------------------------

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select, update
 
 from clinic.auth.models import User
+from clinic.booking.attendance import needs_missed_sessions_review
 from clinic.booking.availability import search_slots
 from clinic.booking.models import LIVE, Booking, BookingStatus
 from clinic.booking.operations import (
@@ -345,6 +346,8 @@ def settle_after_review(
         )
         .order_by(Booking.starts_at, Booking.id)
     ).all()
+    # Such a client's bookings are held for their missed sessions too: an admin confirms them.
+    missed_sessions = needs_missed_sessions_review(screening.client_id, ClinicPolicy.current())
     changed: list[tuple[Booking, str]] = []
     for booking in pending:
         if decision is Decision.REJECTED:
@@ -359,6 +362,8 @@ def settle_after_review(
             ):
                 release_claims(booking)
                 changed.append((booking, "cancelled"))
+        elif missed_sessions:
+            continue
         elif _swap_status(
             booking, BookingStatus.CONFIRMED, allowed_from=(BookingStatus.PENDING,), now=now
         ):

@@ -5,7 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask_wtf import FlaskForm
-from wtforms import DateField, HiddenField, SelectField, SubmitField, TextAreaField
+from wtforms import (
+    BooleanField,
+    DateField,
+    HiddenField,
+    SelectField,
+    SubmitField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, Length, Optional
 
 
@@ -30,10 +37,18 @@ class BookForm(FlaskForm):
 
 
 class CancelForm(FlaskForm):
+    """Cancelling a booking. `late` is offered to staff only, after the client's cut-off; the
+    operation refuses it from anyone else (changes.cancel)."""
+
     reason = TextAreaField(
         "Reason",
         validators=[Length(max=2000)],
         render_kw={"rows": 2},
+    )
+    late = BooleanField(
+        "The client cancelled late (counts against them)",
+        description="Tick it when the client called off after their cut-off. Admins see late "
+        "cancellations on the clients page.",
     )
     submit = SubmitField("Cancel booking")
 

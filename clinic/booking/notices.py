@@ -15,6 +15,7 @@ from clinic.calendars.export import booking_filename, booking_ics, left_calendar
 from clinic.catalog.models import Therapist
 from clinic.extensions import db
 from clinic.notify.outbox import Attachment, queue_email, render_email
+from clinic.waitlist.offers import offer_freed_time
 
 SUBJECTS = {
     "booked": "Your booking is confirmed",
@@ -122,3 +123,6 @@ def announce(
             left_calendar_ics(booking, therapist.user),
         )
         queue_email(therapist.user.email, "A session moved to another therapist", text, html, left)
+
+    # Time a cancellation, an expiry or a move freed goes to the waitlist, in this transaction.
+    offer_freed_time(booking, event, detail or {})

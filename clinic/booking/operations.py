@@ -22,6 +22,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from clinic.auth.models import User
+from clinic.booking.attendance import needs_missed_sessions_review
 from clinic.booking.availability import search_slots
 from clinic.booking.models import (
     CLAIM_BLOCK,
@@ -251,7 +252,11 @@ def book(
     timezone: str,
     series_id: int | None = None,
 ) -> Booking:
-    """Book a session for a client: confirmed, or pending while the screening waits for staff.
+    """Book a session for a client: confirmed, or pending while the screening waits for staff
+    or while the clinic reviews a client who missed sessions (attendance.py).
+
+    The booking keeps the price, cancellation cut-off and buffer in force now: later changes to
+    the policy or the prices never change it.
 
     Raises BookingError: 422 for a request that can never be booked, 403 when the screening
     is missing, expired or blocks the technique, 409 when the time is not free.
@@ -303,6 +308,7 @@ def book(
         price_minor=price,
         status=BookingStatus.CONFIRMED
         if gate.standing is Standing.BOOKABLE
+        and not needs_missed_sessions_review(client.id, policy)
         else BookingStatus.PENDING,
         buffer_minutes=policy.buffer_minutes,
         cancellation_cutoff_hours=policy.cancellation_cutoff_hours,

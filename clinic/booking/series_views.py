@@ -2,6 +2,11 @@
 
 Routes are added to the booking blueprint; clinic/__init__.py imports this module once,
 before the blueprint is registered.
+
+The page may be opened with everything filled in (technique, length, therapist, first start,
+`every`, `count`): a treatment plan does so, adding `plan=ID` of its note. The plan id only
+travels along: whoever booked it hears of it through `series_booked`, as booking sits below
+the domains that make plans.
 """
 
 from __future__ import annotations
@@ -10,6 +15,7 @@ import secrets
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from blinker import Namespace
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
@@ -38,6 +44,14 @@ from clinic.extensions import db
 from clinic.scheduling.models import ClinicPolicy
 from clinic.screening.operations import booking_gate
 from clinic.templating import format_local_datetime
+
+_signals = Namespace()
+
+# Sent by _book_all after every date of a series is booked and before the commit, so that
+# receivers write into the same transaction. Sender: the app. Keyword arguments: client_id
+# (int), bookings (list[Booking], the first one names the series), plan_id (int | None: the
+# `plan` the page was opened with, unchecked).
+series_booked = _signals.signal("series-booked")
 
 
 def _int_or_none(value: object) -> int | None:
@@ -108,6 +122,7 @@ def _book_all(
     token: str,
     now: datetime,
     timezone: str,
+    plan_id: int | None = None,
 ) -> list[Booking]:
     """Book every pick in this transaction, or raise and leave the caller to roll back."""
     begin_write()
@@ -142,6 +157,9 @@ def _book_all(
             actor_id=client_id,
             detail={"series_id": booking.series_id},
         )
+    series_booked.send(
+        current_app._get_current_object(), client_id=client_id, bookings=booked, plan_id=plan_id
+    )
     db.session.commit()
     return booked
 
@@ -165,6 +183,7 @@ def series() -> str | Response | tuple[str, int]:
     req = request_from_args(request.args)
     # Plain values: a retry after a rollback must not reload objects before begin_write().
     me = current_user.id
+    plan_id = _int_or_none(request.args.get("plan"))
     if req is None:
         flash("That time could not be read. Please pick one from the list.", "warning")
         return redirect(url_for("booking.search"))
@@ -174,7 +193,7 @@ def series() -> str | Response | tuple[str, int]:
     policy = ClinicPolicy.current()
     choice = SeriesChoiceForm(formdata=request.args)
     form = SeriesBookForm()
-    page = {"req": req, "choice": choice, "form": form, "policy": policy}
+    page = {"req": req, "choice": choice, "form": form, "policy": policy, "plan_id": plan_id}
     try:
         technique, price = operations.check_request(req, now=now, timezone=timezone, policy=policy)
     except operations.BookingError as exc:
@@ -229,6 +248,7 @@ def series() -> str | Response | tuple[str, int]:
                         token,
                         now,
                         timezone,
+                        plan_id,
                     )
                 )
             except operations.BookingError as exc:

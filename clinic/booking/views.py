@@ -16,6 +16,7 @@ from flask import (
     abort,
     current_app,
     flash,
+    make_response,
     redirect,
     render_template,
     request,
@@ -32,11 +33,13 @@ from clinic.auth.access import roles_required
 from clinic.auth.forms import ConfirmForm
 from clinic.auth.models import Role, User
 from clinic.booking import notices, operations
+from clinic.booking.attendance import MISSED_SESSIONS_NOTICE, needs_missed_sessions_review
 from clinic.booking.availability import search_slots
 from clinic.booking.forms import BookForm, CancelForm, MarkForm, SlotSearchForm
 from clinic.booking.models import Booking, BookingStatus, IdempotencyKey
 from clinic.catalog.models import Technique, Therapist
 from clinic.extensions import db
+from clinic.headers import no_store
 from clinic.scheduling.models import ClinicPolicy
 from clinic.screening.operations import booking_gate, current_screening, notes_for_session
 
@@ -218,7 +221,9 @@ def confirm() -> str | Response | tuple[str, int]:
         else:
             if booking.status is BookingStatus.PENDING:
                 flash(
-                    "We hold this time for you and confirm it after a review of your "
+                    MISSED_SESSIONS_NOTICE
+                    if needs_missed_sessions_review(booking.client_id, policy)
+                    else "We hold this time for you and confirm it after a review of your "
                     "screening. You will get an e-mail.",
                     "warning",
                 )
@@ -261,7 +266,7 @@ def load_booking(booking_id: int) -> Booking:
 
 @bp.route("/bookings/<int:booking_id>")
 @login_required
-def show(booking_id: int) -> str:
+def show(booking_id: int) -> Response:
     booking = load_booking(booking_id)
     now = clock.utcnow()
     me = signed_in_user()
@@ -280,7 +285,7 @@ def show(booking_id: int) -> str:
                 detail={"client_id": booking.client_id, "booking_id": booking.id},
             )
             db.session.commit()
-    return render_template(
+    page = render_template(
         "booking/show.html",
         booking=booking,
         now=now,
@@ -292,6 +297,8 @@ def show(booking_id: int) -> str:
         mark_form=MarkForm(),
         confirm_form=ConfirmForm(),
     )
+    # Staff see screening and treatment notes here.
+    return no_store(make_response(page))
 
 
 @bp.route("/my/bookings")

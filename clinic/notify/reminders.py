@@ -2,7 +2,9 @@
 
 Only confirmed bookings are reminded: a pending one may still be refused after the review, and
 it expires 24 hours before it starts anyway. The reminder carries the time, the place, the
-technique, the therapist, a link and the cancellation policy, never health data.
+technique, the therapist, a link and the cancellation policy, never health data. It also
+carries the link to the pre-visit check (clinic/booking/previsit.py), made in the same
+transaction: a reminder and its check exist together or not at all.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from flask import current_app, has_request_context, url_for
 from sqlalchemy import select, update
 
 from clinic.booking.models import Booking, BookingStatus
+from clinic.booking.previsit_checks import issue_check
 from clinic.database import begin_write
 from clinic.extensions import db
 from clinic.notify.outbox import queue_email, render_email
@@ -70,10 +73,12 @@ def _due(now: datetime) -> tuple:
 
 
 def _queue_reminder(booking: Booking, now: datetime) -> None:
+    token = issue_check(booking, now)
     text, html = render_email(
         "booking/email/reminder",
         booking=booking,
         link=url_for("booking.show", booking_id=booking.id, _external=True),
+        check_link=url_for("previsit.check", token=token, _external=True),
         can_change=now < booking.cutoff_at(),
     )
     when = format_local_datetime(booking.starts_at, current_app.config["CLINIC_TIMEZONE"])

@@ -22,8 +22,8 @@ from wtforms.validators import (
     DataRequired,
     InputRequired,
     Length,
-    NumberRange,
     Optional,
+    StopValidation,
     ValidationError,
 )
 
@@ -251,15 +251,27 @@ class ButtonForm(FlaskForm):
 GRANULARITIES = (5, 10, 15, 20, 30, 60)
 
 
+class WholeNumber:
+    """A whole number from `low` to `high`, with one message whatever is wrong: nothing typed,
+    "2.5", "two" or a number out of range (WTForms would add "Not a valid integer value.").
+
+    A field left out of the POST altogether keeps the value the form was built with (the
+    stored policy), so a form posted by an older page does not reset newer settings.
+    """
+
+    field_flags = {"required": True}
+
+    def __init__(self, low: int, high: int) -> None:
+        self.low, self.high = low, high
+
+    def __call__(self, form: FlaskForm, field: Field) -> None:
+        if field.process_errors or field.data is None or not self.low <= field.data <= self.high:
+            field.errors.clear()
+            raise StopValidation(f"Give a whole number from {self.low} to {self.high}.")
+
+
 def _minutes(label: str, low: int, high: int, description: str) -> IntegerField:
-    return IntegerField(
-        label,
-        validators=[
-            InputRequired("Give a whole number."),
-            NumberRange(low, high, message=f"Give a whole number from {low} to {high}."),
-        ],
-        description=description,
-    )
+    return IntegerField(label, validators=[WholeNumber(low, high)], description=description)
 
 
 class PolicyForm(FlaskForm):
@@ -281,17 +293,36 @@ class PolicyForm(FlaskForm):
         "Cancellation cut-off (hours)",
         0,
         168,
-        "Clients can cancel or reschedule until this long before the start.",
+        "Clients can cancel or reschedule until this long before the start. Each booking keeps "
+        "the cut-off in force when it was made.",
+    )
+    waitlist_claim_minutes = _minutes(
+        "Waitlist claim time (minutes)",
+        15,
+        1440,
+        "How long the link in a waitlist e-mail lets a client claim a freed time, from 15 "
+        "minutes to 24 hours (1440).",
+    )
+    no_show_review_threshold = _minutes(
+        "No-shows before the clinic confirms a client's bookings",
+        0,
+        20,
+        "A client with this many no-shows can still book, but each new booking is held until "
+        "an admin confirms it. 0 turns this off.",
     )
     submit = SubmitField("Save policies")
 
-    FIELDS = (
-        "granularity_minutes",
-        "buffer_minutes",
-        "min_notice_minutes",
-        "horizon_days",
-        "cancellation_cutoff_hours",
+    # The page shows the fields in these groups, in this order.
+    GROUPS = (
+        (
+            "Free times",
+            ("granularity_minutes", "buffer_minutes", "min_notice_minutes", "horizon_days"),
+        ),
+        ("Cancelling and moving", ("cancellation_cutoff_hours",)),
+        ("Waitlist", ("waitlist_claim_minutes",)),
+        ("Missed sessions", ("no_show_review_threshold",)),
     )
+    FIELDS = tuple(name for _, names in GROUPS for name in names)
 
     def values(self) -> dict[str, int]:
         return {name: self[name].data for name in self.FIELDS}

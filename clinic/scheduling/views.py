@@ -34,6 +34,7 @@ from clinic.scheduling.forms import (
     WeeklyHoursForm,
 )
 from clinic.scheduling.models import ClinicPolicy, TimeOff, WorkingHours
+from clinic.waitlist.offers import offer_new_hours
 
 bp = Blueprint("scheduling", __name__)
 admin_bp = Blueprint("scheduling_admin", __name__, url_prefix="/admin")
@@ -60,7 +61,11 @@ def _hours_page(therapist: Therapist, *, own: bool, here: str) -> str | Response
     zone = _zone()
     form = WeeklyHoursForm()
     if form.validate_on_submit():
+        before = [(h.weekday, h.start_time, h.end_time) for h in therapist.working_hours]
         operations.save_working_hours(therapist, form.intervals(), by=_me(), ip=_ip())
+        offer_new_hours(
+            therapist, before, now=clock.utcnow(), timezone=current_app.config["CLINIC_TIMEZONE"]
+        )
         db.session.commit()
         flash("Working hours saved. The coming two weeks below show the result.", "success")
         return redirect(here)
@@ -248,7 +253,11 @@ def policies() -> str | Response:
     if form.validate_on_submit():
         operations.update_policy(form.values(), by=_me(), ip=_ip())
         db.session.commit()
-        flash("Clinic policies saved. New searches for free times use them at once.", "success")
+        flash(
+            "Clinic policies saved. New searches for free times and new bookings use them at "
+            "once; existing bookings keep their own price and cancellation cut-off.",
+            "success",
+        )
         return redirect(url_for("scheduling_admin.policies"))
     return render_template("admin/policies.html", form=form, stored=stored is not None)
 

@@ -80,6 +80,15 @@ ROUTES: dict[str, tuple[str, dict]] = {
         answers({"client_a", "therapist_x", "admin"}, others=404),
     ),
     "booking.sessions": ("/therapist/sessions", THERAPISTS),
+    # The client reads the aftercare on the booking page; the note page is for staff who treat.
+    "treatment.edit": (
+        "/bookings/{booking_a}/treatment",
+        answers({"therapist_x", "admin"}, others=404) | {"client_a": 403, "client_b": 403},
+    ),
+    "treatment.book_plan": (
+        "/bookings/{booking_a}/plan",
+        answers(set(), others=404) | {"therapist_x": 403, "therapist_y": 403, "admin": 403},
+    ),
     "calendar.week": ("/therapist/calendar", THERAPISTS),
     "calendar.day": ("/therapist/calendar/day", THERAPISTS),
     "calendar.therapist_week": ("/admin/therapists/{therapist_x}/calendar", ADMIN),
@@ -95,6 +104,11 @@ ROUTES: dict[str, tuple[str, dict]] = {
         answers(set(), others=404, anonymous=404),
     ),
     "feeds.settings": ("/account/calendar", LOGGED_IN),
+    # The pre-visit check answers its link's token only; a made-up token is not found by anyone.
+    "previsit.check": (
+        "/visit-check/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+        answers(set(), others=404, anonymous=404),
+    ),
     "feeds.regenerate": ("/account/calendar/regenerate", POST_ONLY),
     "feeds.delete": ("/account/calendar/delete", POST_ONLY),
     "calendar_sources.my_sources": ("/therapist/calendar-sources", THERAPISTS),
@@ -176,6 +190,7 @@ ROUTES: dict[str, tuple[str, dict]] = {
     ),
     "admin.dashboard": ("/admin/", ADMIN),
     "admin.users": ("/admin/users", ADMIN),
+    "admin.clients": ("/admin/clients", ADMIN),
     "healthz": ("/healthz", EVERYONE),
     "static": ("/static/css/lindring.css", EVERYONE),
     "bootstrap.static": ("/bootstrap/static/css/bootstrap.min.css", EVERYONE),

@@ -427,6 +427,8 @@ def test_a_client_lists_only_their_own_bookings_in_order(client, ida_token, thre
         "room": "Room 1",
         "price_minor": rows[0]["price_minor"],
         "currency": "DKK",
+        "cancellation_cutoff_hours": 24,
+        "cancellable_until": "2027-03-21T09:00:00+01:00",
     }
     assert rows[0]["price_minor"] > 0
 
@@ -586,6 +588,8 @@ def test_the_client_cancels_before_the_cut_off_and_is_told_by_e_mail(
         "room",
         "price_minor",
         "currency",
+        "cancellation_cutoff_hours",
+        "cancellable_until",
     }
     assert [m["Subject"] for m in mailbox.to(ida.email)][-1] == "Your booking is cancelled"
     with clinic.app_context():
