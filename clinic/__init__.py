@@ -49,9 +49,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
 
 def register_extensions(app: Flask) -> None:
-    from clinic import database
+    from clinic import database, secret_links
     from clinic.notify import outbox
 
+    secret_links.install_log_filter()
     db.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
     csrf.init_app(app)

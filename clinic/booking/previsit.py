@@ -17,18 +17,14 @@ redacted from the request logs like a calendar feed's.
 
 from __future__ import annotations
 
-import logging
-import re
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, current_app, render_template, request
-from flask.blueprints import BlueprintSetupState
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
-from werkzeug.wrappers import Response
 from wtforms import RadioField, SubmitField
 from wtforms.validators import AnyOf, InputRequired
 
@@ -37,8 +33,8 @@ from clinic.audit.models import record as audit
 from clinic.booking import notices, operations, previsit_checks
 from clinic.booking.models import Booking
 from clinic.booking.previsit_checks import ANSWER_KEYS, CANCELLED, SYMPTOMS, State
-from clinic.calendars.feeds import PATH_LOGGERS, REDACTED
 from clinic.extensions import db
+from clinic.headers import no_store_for
 from clinic.screening.forms import YES_NO
 from clinic.screening.models import PreVisitCheck
 
@@ -74,35 +70,7 @@ class CheckForm(FlaskForm):
 # --- keeping the token out of the pages' caches and the logs --------------------------------
 
 
-@bp.after_request
-def _no_store(response: Response) -> Response:
-    # The answers and the advice are health data: nothing stays in a shared device's cache.
-    response.headers["Cache-Control"] = "no-store"
-    return response
-
-
-_CHECK_PATH = re.compile(r"(/visit-check/)[^/\s\"'?#]+")
-
-
-class CheckTokenFilter(logging.Filter):
-    """Replaces the token of a check link in a log record with "[redacted]"."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        try:
-            message = record.getMessage()
-        except (TypeError, ValueError):
-            return True
-        if "/visit-check/" in message:
-            record.msg, record.args = _CHECK_PATH.sub(rf"\1{REDACTED}", message), ()
-        return True
-
-
-@bp.record_once
-def _on_register(state: BlueprintSetupState) -> None:
-    for name in PATH_LOGGERS:
-        logger = logging.getLogger(name)
-        if not any(isinstance(f, CheckTokenFilter) for f in logger.filters):
-            logger.addFilter(CheckTokenFilter())
+no_store_for(bp)  # the answers and the advice are health data
 
 
 # --- the page -------------------------------------------------------------------------------

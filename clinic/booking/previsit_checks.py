@@ -10,15 +10,12 @@ Operations flush; the caller commits.
 from __future__ import annotations
 
 import enum
-import hashlib
-import hmac
-import re
-import secrets
 from collections.abc import Mapping
 from datetime import datetime
 
 from sqlalchemy import select, update
 
+from clinic import secret_links
 from clinic.auth.models import User
 from clinic.booking import changes
 from clinic.booking.models import Booking
@@ -38,9 +35,6 @@ CANCELLED = "cancelled"
 
 # Kept on the booking and shown in both cancellation e-mails: it says why, never which answer.
 CANCEL_REASON = "After the pre-visit check, free of charge."
-
-# secrets.token_urlsafe(32) gives 43 characters; anything far from that shape is not looked up.
-_TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{20,100}")
 
 
 class State(enum.StrEnum):
@@ -66,11 +60,6 @@ def red_flag_texts() -> list[str]:
     return [q.text for q in questions() if q.section is Section.RED_FLAGS]
 
 
-def _digest(token: str) -> str:
-    # As for calendar feeds: only the SHA-256 is stored, so a copy of the database opens nothing.
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
 def issue_check(booking: Booking, now: datetime) -> str:
     """Make the booking's check for its current start and return the link's token.
 
@@ -78,12 +67,12 @@ def issue_check(booking: Booking, now: datetime) -> str:
     (it moved) gets a fresh token and blank answers: the old link stops working, and the
     questions are asked about the new day. Flushes only.
     """
-    token = secrets.token_urlsafe(32)
+    token, token_digest = secret_links.new_token()
     check = db.session.scalar(select(PreVisitCheck).where(PreVisitCheck.booking_id == booking.id))
     if check is None:
         check = PreVisitCheck(booking_id=booking.id)
         db.session.add(check)
-    check.token_hash = _digest(token)
+    check.token_hash = token_digest
     check.created_at = now
     check.expires_at = booking.starts_at
     check.answered_at = None
@@ -95,12 +84,11 @@ def issue_check(booking: Booking, now: datetime) -> str:
 
 def find_check(token: str) -> PreVisitCheck | None:
     """The check this link's token opens, or None."""
-    if not _TOKEN_SHAPE.fullmatch(token):
+    digest = secret_links.lookup_digest(token)
+    if digest is None:
         return None
-    digest = _digest(token)
     found = db.session.scalar(select(PreVisitCheck).where(PreVisitCheck.token_hash == digest))
-    # Compared again in constant time, whatever the database's comparison does (see feeds.py).
-    if found is None or not hmac.compare_digest(found.token_hash, digest):
+    if found is None or not secret_links.same_digest(found.token_hash, digest):
         return None
     return found
 

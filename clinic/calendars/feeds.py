@@ -3,26 +3,19 @@
 A feed URL holds a secret token: whoever has the URL reads the calendar, so the token has 256
 bits of randomness, only its SHA-256 is stored (a copy of the database gives no working URL),
 it is compared in constant time, it can be regenerated (the old URL stops working at once) and
-it never reaches a log: `redact_feed_tokens` is installed on the loggers that write request
-paths when this blueprint is registered.
+it never reaches a log (clinic/secret_links.py).
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import logging
-import re
-import secrets
 from datetime import timedelta
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
-from flask.blueprints import BlueprintSetupState
 from flask_login import current_user, login_required
 from sqlalchemy import select
 from werkzeug.wrappers import Response as WerkzeugResponse
 
-from clinic import clock
+from clinic import clock, secret_links
 from clinic.audit.models import record as audit
 from clinic.auth.forms import ConfirmForm
 from clinic.auth.models import User
@@ -30,6 +23,7 @@ from clinic.booking.views import load_booking
 from clinic.calendars.export import booking_filename, booking_ics, feed_ics
 from clinic.calendars.models import CalendarFeed
 from clinic.extensions import db
+from clinic.headers import no_store
 
 bp = Blueprint("feeds", __name__)
 
@@ -37,15 +31,7 @@ bp = Blueprint("feeds", __name__)
 # database on each one. Within this interval a read is not recorded again.
 READ_MARK_INTERVAL = timedelta(hours=1)
 
-# secrets.token_urlsafe(32): 43 characters of the URL-safe base64 alphabet.
-_TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{20,100}")
-
-
 # --- the feed token -------------------------------------------------------------------------
-
-
-def token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def issue_feed_token(user: User) -> tuple[CalendarFeed, str, bool]:
@@ -54,13 +40,13 @@ def issue_feed_token(user: User) -> tuple[CalendarFeed, str, bool]:
     Returns the feed, the token (shown once: only its hash is kept) and whether the feed is new.
     Only flushes; the view commits.
     """
-    token = secrets.token_urlsafe(32)
+    token, token_digest = secret_links.new_token()
     calendar_feed = db.session.scalar(select(CalendarFeed).where(CalendarFeed.user_id == user.id))
     created = calendar_feed is None
     if calendar_feed is None:
         calendar_feed = CalendarFeed(user_id=user.id)
         db.session.add(calendar_feed)
-    calendar_feed.token_hash = token_hash(token)
+    calendar_feed.token_hash = token_digest
     calendar_feed.created_at = clock.utcnow()
     calendar_feed.last_read_at = None
     db.session.flush()
@@ -69,13 +55,11 @@ def issue_feed_token(user: User) -> tuple[CalendarFeed, str, bool]:
 
 def find_feed(token: str) -> CalendarFeed | None:
     """The feed of a token whose user may still use it, or None."""
-    if not _TOKEN_SHAPE.fullmatch(token):
+    digest = secret_links.lookup_digest(token)
+    if digest is None:
         return None
-    digest = token_hash(token)
     found = db.session.scalar(select(CalendarFeed).where(CalendarFeed.token_hash == digest))
-    # The lookup found the row by its hash; comparing again in constant time keeps the answer
-    # from depending on how much of a guessed hash matched, whatever the database does.
-    if found is None or not hmac.compare_digest(found.token_hash, digest):
+    if found is None or not secret_links.same_digest(found.token_hash, digest):
         return None
     if not found.user.active:
         return None
@@ -94,44 +78,6 @@ def _mark_read(calendar_feed: CalendarFeed) -> bool:
     return True
 
 
-# --- keeping the token out of logs ----------------------------------------------------------
-
-_FEED_PATH = re.compile(r"(/calendar/)[^/\s\"'?#]+(\.ics)")
-REDACTED = "[redacted]"
-
-# Loggers that write request paths: werkzeug's development server (`make run`), gunicorn's
-# access and error logs when they are switched on, and the app's own error log.
-PATH_LOGGERS = ("werkzeug", "gunicorn.access", "gunicorn.error", "clinic", "clinic.errors")
-
-
-class FeedTokenFilter(logging.Filter):
-    """Replaces the token of any feed URL in a log record with "[redacted]"."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        try:
-            message = record.getMessage()
-        except (TypeError, ValueError):
-            return True
-        if "/calendar/" in message:
-            cleaned = _FEED_PATH.sub(rf"\1{REDACTED}\2", message)
-            if cleaned != message:
-                record.msg, record.args = cleaned, ()
-        return True
-
-
-def redact_feed_tokens() -> None:
-    """Install FeedTokenFilter on every logger in PATH_LOGGERS (once each)."""
-    for name in PATH_LOGGERS:
-        logger = logging.getLogger(name)
-        if not any(isinstance(f, FeedTokenFilter) for f in logger.filters):
-            logger.addFilter(FeedTokenFilter())
-
-
-@bp.record_once
-def _on_register(state: BlueprintSetupState) -> None:
-    redact_feed_tokens()
-
-
 # --- routes ---------------------------------------------------------------------------------
 
 
@@ -139,8 +85,7 @@ def _calendar_response(text: str, *, filename: str, attachment: bool) -> Respons
     response = Response(text, content_type="text/calendar; charset=utf-8")
     disposition = "attachment" if attachment else "inline"
     response.headers["Content-Disposition"] = f'{disposition}; filename="{filename}"'
-    # Private calendar data: no shared or browser cache keeps a copy.
-    response.headers["Cache-Control"] = "no-store"
+    no_store(response)  # private calendar data
     response.headers["X-Robots-Tag"] = "noindex"
     return response
 
@@ -191,9 +136,7 @@ def regenerate() -> Response:
     )
     db.session.commit()
     response = Response(_settings_page(token=token, created=created))
-    # The page carries the secret URL: it must not be kept in any cache.
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return no_store(response)  # the page carries the secret URL
 
 
 @bp.post("/account/calendar/delete")

@@ -20,7 +20,6 @@ from flask import Blueprint, abort, current_app, render_template, request, url_f
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import contains_eager, selectinload
-from werkzeug.wrappers import Response
 
 from clinic import clock
 from clinic.audit.models import record as audit
@@ -30,6 +29,7 @@ from clinic.booking.models import Booking
 from clinic.calendars.agenda import Agenda, load_agenda
 from clinic.catalog.models import Room, Therapist
 from clinic.extensions import db
+from clinic.headers import no_store_for
 
 bp = Blueprint("calendar", __name__)
 
@@ -40,11 +40,7 @@ LATEST = date(2099, 12, 31)
 Link = Callable[[date | None], str]  # a page of the calendar for a date; None: today's
 
 
-@bp.after_request
-def _no_store(response: Response) -> Response:
-    # Screening notes must not stay behind in a shared computer's cache or in a proxy.
-    response.headers["Cache-Control"] = "no-store"
-    return response
+no_store_for(bp)  # screening notes
 
 
 def _today() -> date:

@@ -36,6 +36,7 @@ from clinic.booking.series import EVERY_LABELS
 from clinic.booking.series_views import series_booked
 from clinic.catalog.models import TechniqueOption, Therapist
 from clinic.extensions import db
+from clinic.headers import no_store_for
 from clinic.notify.outbox import queue_email, render_email
 from clinic.scheduling.models import ClinicPolicy
 from clinic.treatment import operations
@@ -51,11 +52,7 @@ SUBJECT_FIRST = "Your aftercare after today's session"
 SUBJECT_CHANGED = "Your aftercare advice has been updated"
 
 
-@bp.after_request
-def _no_store(response: Response) -> Response:
-    # Private notes must not stay behind in a shared computer's cache or in a proxy.
-    response.headers["Cache-Control"] = "no-store"
-    return response
+no_store_for(bp)  # private treatment notes
 
 
 def _me() -> User:

@@ -7,14 +7,12 @@ view commits.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import re
 from datetime import datetime, timedelta
 
 from sqlalchemy import exists, select, update
 from sqlalchemy.orm import aliased, joinedload
 
+from clinic import secret_links
 from clinic.audit.models import record as audit
 from clinic.auth.models import User
 from clinic.booking.models import Booking
@@ -32,19 +30,12 @@ from clinic.scheduling.models import ClinicPolicy
 from clinic.waitlist.models import WaitlistEntry, WaitlistOffer
 from clinic.waitlist.operations import WaitlistError, close_open_offers
 
-# secrets.token_urlsafe(32): 43 characters of the URL-safe base64 alphabet.
-_TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{43}")
-
-
-def token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
 
 def find_offer(token: str) -> WaitlistOffer | None:
     """The offer of a claim link, with its entry, technique and therapist; None if unknown."""
-    if not _TOKEN_SHAPE.fullmatch(token):
+    digest = secret_links.lookup_digest(token)
+    if digest is None:
         return None
-    digest = token_hash(token)
     found = db.session.scalar(
         select(WaitlistOffer)
         .where(WaitlistOffer.token_hash == digest)
@@ -53,7 +44,7 @@ def find_offer(token: str) -> WaitlistOffer | None:
             joinedload(WaitlistOffer.therapist).joinedload(Therapist.user),
         )
     )
-    if found is None or not hmac.compare_digest(found.token_hash, digest):
+    if found is None or not secret_links.same_digest(found.token_hash, digest):
         return None
     return found
 

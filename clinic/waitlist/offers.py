@@ -26,7 +26,6 @@ length of the list.
 
 from __future__ import annotations
 
-import secrets
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from datetime import date, datetime, time, timedelta
@@ -36,7 +35,7 @@ from flask import current_app, url_for
 from sqlalchemy import or_, select
 from sqlalchemy.orm import contains_eager
 
-from clinic import clock
+from clinic import clock, secret_links
 from clinic.audit.models import record as audit
 from clinic.auth.models import User
 from clinic.booking.availability import search_slots
@@ -48,7 +47,6 @@ from clinic.scheduling.models import ClinicPolicy
 from clinic.scheduling.slots import Interval, Slot, local_window, merge
 from clinic.screening.models import Standing
 from clinic.screening.operations import booking_gate
-from clinic.waitlist.claims import token_hash
 from clinic.waitlist.models import DAY_PARTS, WaitlistEntry, WaitlistOffer
 
 PER_SLOT = 10
@@ -281,13 +279,13 @@ def _offer(
         expires_at = min(now + claim_time, slot.start - notice)
         if expires_at <= now:
             continue
-        token = secrets.token_urlsafe(32)
+        token, token_digest = secret_links.new_token()
         offer = WaitlistOffer(
             entry_id=entry.id,
             therapist_id=slot.therapist_id,
             starts_at=slot.start,
             duration_minutes=entry.duration_minutes,
-            token_hash=token_hash(token),
+            token_hash=token_digest,
             created_at=now,
             expires_at=expires_at,
         )

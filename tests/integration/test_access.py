@@ -80,6 +80,15 @@ ROUTES: dict[str, tuple[str, dict]] = {
         answers({"client_a", "therapist_x", "admin"}, others=404),
     ),
     "booking.sessions": ("/therapist/sessions", THERAPISTS),
+    "waitlist.mine": ("/waitlist", CLIENTS),
+    "waitlist.join": ("/waitlist/join", CLIENTS),
+    "waitlist.leave": ("/waitlist/1/leave", POST_ONLY),
+    # A claim link answers its own client only; to everyone else, and for a made-up token, 404.
+    "waitlist.offer": (
+        "/waitlist/offers/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+        answers(set(), others=404),
+    ),
+    "waitlist.admin_list": ("/admin/waitlist", ADMIN),
     # The client reads the aftercare on the booking page; the note page is for staff who treat.
     "treatment.edit": (
         "/bookings/{booking_a}/treatment",
