@@ -84,12 +84,14 @@ def _import_models() -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    # These modules add their routes to the API's and booking's blueprints when imported.
+    # These modules add their routes to the API's and booking's blueprints when imported, or
+    # connect to other domains' signals.
     import clinic.api.bookings
     import clinic.api.catalog
     import clinic.booking.change_views
     import clinic.booking.series_views
-    import clinic.booking.staff_views  # noqa: F401
+    import clinic.booking.staff_views
+    import clinic.waitlist.offers  # noqa: F401  (its receivers of booking and hours signals)
     from clinic.admin.views import bp as admin_bp
     from clinic.api.views import bp as api_bp
     from clinic.auth.views import bp as auth_bp

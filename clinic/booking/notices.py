@@ -7,15 +7,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask import request, url_for
+from flask import current_app, request, url_for
 
 from clinic.audit.models import record as audit
 from clinic.booking.models import Booking
+from clinic.booking.signals import booking_changed
 from clinic.calendars.export import booking_filename, booking_ics, left_calendar_ics
 from clinic.catalog.models import Therapist
 from clinic.extensions import db
 from clinic.notify.outbox import Attachment, queue_email, render_email
-from clinic.waitlist.offers import offer_freed_time
 
 SUBJECTS = {
     "booked": "Your booking is confirmed",
@@ -125,4 +125,6 @@ def announce(
         queue_email(therapist.user.email, "A session moved to another therapist", text, html, left)
 
     # Time a cancellation, an expiry or a move freed goes to the waitlist, in this transaction.
-    offer_freed_time(booking, event, detail or {})
+    booking_changed.send(
+        current_app._get_current_object(), booking=booking, event=event, detail=detail or {}
+    )

@@ -15,7 +15,6 @@ import secrets
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from blinker import Namespace
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
@@ -38,20 +37,13 @@ from clinic.booking.series import (
     plan_series,
     wall_times,
 )
+from clinic.booking.signals import series_booked
 from clinic.booking.views import bp, request_from_args
 from clinic.database import begin_write
 from clinic.extensions import db
 from clinic.scheduling.models import ClinicPolicy
 from clinic.screening.operations import booking_gate
 from clinic.templating import format_local_datetime
-
-_signals = Namespace()
-
-# Sent by _book_all after every date of a series is booked and before the commit, so that
-# receivers write into the same transaction. Sender: the app. Keyword arguments: client_id
-# (int), bookings (list[Booking], the first one names the series), plan_id (int | None: the
-# `plan` the page was opened with, unchecked).
-series_booked = _signals.signal("series-booked")
 
 
 def _int_or_none(value: object) -> int | None:

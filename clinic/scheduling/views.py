@@ -34,7 +34,7 @@ from clinic.scheduling.forms import (
     WeeklyHoursForm,
 )
 from clinic.scheduling.models import ClinicPolicy, TimeOff, WorkingHours
-from clinic.waitlist.offers import offer_new_hours
+from clinic.scheduling.signals import hours_saved
 
 bp = Blueprint("scheduling", __name__)
 admin_bp = Blueprint("scheduling_admin", __name__, url_prefix="/admin")
@@ -63,9 +63,7 @@ def _hours_page(therapist: Therapist, *, own: bool, here: str) -> str | Response
     if form.validate_on_submit():
         before = [(h.weekday, h.start_time, h.end_time) for h in therapist.working_hours]
         operations.save_working_hours(therapist, form.intervals(), by=_me(), ip=_ip())
-        offer_new_hours(
-            therapist, before, now=clock.utcnow(), timezone=current_app.config["CLINIC_TIMEZONE"]
-        )
+        hours_saved.send(current_app._get_current_object(), therapist=therapist, before=before)
         db.session.commit()
         flash("Working hours saved. The coming two weeks below show the result.", "success")
         return redirect(here)

@@ -33,7 +33,7 @@ from clinic.auth.access import roles_required
 from clinic.auth.models import Role, User
 from clinic.booking.models import Booking
 from clinic.booking.series import EVERY_LABELS
-from clinic.booking.series_views import series_booked
+from clinic.booking.signals import series_booked
 from clinic.catalog.models import TechniqueOption, Therapist
 from clinic.extensions import db
 from clinic.headers import no_store_for

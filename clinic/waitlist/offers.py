@@ -31,7 +31,7 @@ from collections.abc import Callable, Iterable
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from flask import current_app, url_for
+from flask import Flask, current_app, url_for
 from sqlalchemy import or_, select
 from sqlalchemy.orm import contains_eager
 
@@ -40,10 +40,12 @@ from clinic.audit.models import record as audit
 from clinic.auth.models import User
 from clinic.booking.availability import search_slots
 from clinic.booking.models import LIVE, Booking
+from clinic.booking.signals import booking_changed
 from clinic.catalog.models import Technique, Therapist
 from clinic.extensions import db
 from clinic.notify.outbox import queue_email, render_email
 from clinic.scheduling.models import ClinicPolicy
+from clinic.scheduling.signals import hours_saved
 from clinic.scheduling.slots import Interval, Slot, local_window, merge
 from clinic.screening.models import Standing
 from clinic.screening.operations import booking_gate
@@ -321,3 +323,19 @@ def _tell(entry: WaitlistEntry, offer: WaitlistOffer, token: str) -> None:
         waitlist_link=url_for("waitlist.mine", _external=True),
     )
     queue_email(entry.client.email, SUBJECT, text, html)
+
+
+@booking_changed.connect
+def _on_booking_changed(
+    sender: Flask, *, booking: Booking, event: str, detail: dict, **extra: object
+) -> None:
+    offer_freed_time(booking, event, detail)
+
+
+@hours_saved.connect
+def _on_hours_saved(
+    sender: Flask, *, therapist: Therapist, before: list[tuple[int, time, time]], **extra: object
+) -> None:
+    offer_new_hours(
+        therapist, before, now=clock.utcnow(), timezone=sender.config["CLINIC_TIMEZONE"]
+    )
