@@ -14,8 +14,12 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from playwright.sync_api import Page
+from playwright.sync_api import Page, expect
 from werkzeug.serving import make_server
+
+# CI runs three suites side by side on two cores: give pages time to arrive before an
+# expectation fails (the default is 5 s).
+expect.set_options(timeout=15_000)
 
 CHROMIUM = Path("/usr/bin/chromium")
 NO_CHROMIUM = "Debian's chromium is not installed: apt-get install -y chromium"

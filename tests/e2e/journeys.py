@@ -32,6 +32,12 @@ def nav(page: Page) -> Locator:
     return page.get_by_role("navigation", name="Main")
 
 
+def open_phone_menu(page: Page) -> None:
+    """Tap the menu button and wait until the menu has finished opening."""
+    page.get_by_role("button", name="Show the menu").tap()
+    expect(page.locator("#nav-main")).to_have_class(re.compile(r"(^|\s)show(\s|$)"))
+
+
 def flash(page: Page) -> Locator:
     return page.locator(".flash-messages")
 

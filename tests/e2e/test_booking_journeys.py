@@ -28,6 +28,7 @@ from tests.e2e.journeys import (
     flash,
     log_in,
     nav,
+    open_phone_menu,
     path_is,
     screened_client,
     search_sports_massage_90,
@@ -157,7 +158,7 @@ def test_booking_works_on_a_phone(
     client = screened_client(app, make_user, "maja@example.com")
     log_in(page, "maja@example.com")
 
-    page.get_by_role("button", name="Show the menu").tap()
+    open_phone_menu(page)
     nav(page).get_by_role("link", name="Book", exact=True).tap()
     expect(page).to_have_url(path_is(live_server, "/book"))
     search_sports_massage_90(page, a_few_days_ahead())

@@ -29,7 +29,16 @@ from clinic.extensions import db
 from clinic.scheduling.models import TimeOff
 from tests.conftest import today
 from tests.e2e.conftest import DESKTOP, PHONE
-from tests.e2e.journeys import Screenshot, clinic_time, fits_the_phone, flash, log_in, nav, path_is
+from tests.e2e.journeys import (
+    Screenshot,
+    clinic_time,
+    fits_the_phone,
+    flash,
+    log_in,
+    nav,
+    open_phone_menu,
+    path_is,
+)
 from tests.support import CPH, DEMO_PASSWORD, screen
 
 CAUTION = "Varicose veins: no pressure on the affected veins."
@@ -203,7 +212,7 @@ def test_on_a_phone_the_week_is_a_list_of_days(
 ) -> None:
     current, _ = a_week_of_sessions(app, make_user)
     log_in(page, "anna@lindring.example", DEMO_PASSWORD)
-    page.get_by_role("button", name="Show the menu").tap()
+    open_phone_menu(page)
     nav(page).get_by_role("link", name="Calendar", exact=True).tap()
     expect(page.locator(f'[data-booking="{current}"]')).to_be_visible()
     fits_the_phone(page)
