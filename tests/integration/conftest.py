@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime
 
 import pytest
@@ -13,6 +13,7 @@ from clinic.auth.models import User
 from clinic.catalog.models import Technique, Therapist
 from clinic.demo import seed_demo
 from clinic.extensions import db
+from tests.concurrency_support import Server, gunicorn, log_summary
 from tests.support import MONDAY, NOW, Clinic, Person, login, screen
 
 
@@ -58,3 +59,31 @@ def make_client(clinic: Clinic, make_user: Callable[..., User]) -> Callable[...,
 def ida(make_client: Callable[..., Person]) -> Person:
     """A client whose screening clears every technique."""
     return make_client("ida@example.com")
+
+
+# --- gunicorn, for the tests marked `concurrency` ------------------------------------------
+
+# gthread workers: 16 requests in flight across 4 processes, so that transactions really
+# overlap (4 sync workers would let only 4 run at a time).
+WORKERS = 4
+THREADS = 4
+
+
+@pytest.fixture(scope="module")
+def server(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """One gunicorn for the module; it is stopped (process group terminated) whatever happens."""
+    log = tmp_path_factory.mktemp("gunicorn") / "gunicorn.log"
+    with gunicorn(database_url, log, workers=WORKERS, threads=THREADS) as running:
+        yield running
+
+
+@pytest.fixture
+def quiet_server(server: Server) -> Iterator[Server]:
+    """The server, checked afterwards to have logged no traceback during the test."""
+    start = server.log.stat().st_size
+    yield server
+    with server.log.open("rb") as log:
+        log.seek(start)
+        written = log.read().decode(errors="replace")
+    if "Traceback" in written:
+        pytest.fail(f"the server logged errors during the test:\n{log_summary(written)}")

@@ -13,7 +13,7 @@ Select these tests with `pytest tests/integration/test_concurrency.py` (or `-k c
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from datetime import date, timedelta
 
 import pytest
@@ -41,8 +41,6 @@ from tests.concurrency_support import (
     book_together,
     fire_together,
     free_slots,
-    gunicorn,
-    log_summary,
     reschedule_call,
     reschedule_outcome,
     therapist_ids,
@@ -52,34 +50,10 @@ from tests.support import TEST_PASSWORD
 pytestmark = pytest.mark.concurrency
 
 TIMEZONE = "Europe/Copenhagen"
-WORKERS = 4
-# gthread workers: 16 requests in flight across 4 processes, so that transactions really
-# overlap (4 sync workers would let only 4 run at a time).
-THREADS = 4
 RACERS = 50
 
 
 # --- the server and the clients -------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def server(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """One gunicorn for the module; it is stopped (process group terminated) whatever happens."""
-    log = tmp_path_factory.mktemp("gunicorn") / "gunicorn.log"
-    with gunicorn(database_url, log, workers=WORKERS, threads=THREADS) as running:
-        yield running
-
-
-@pytest.fixture
-def quiet_server(server: Server) -> Iterator[Server]:
-    """The server, checked afterwards to have logged no traceback during the test."""
-    start = server.log.stat().st_size
-    yield server
-    with server.log.open("rb") as log:
-        log.seek(start)
-        written = log.read().decode(errors="replace")
-    if "Traceback" in written:
-        pytest.fail(f"the server logged errors during the test:\n{log_summary(written)}")
 
 
 def has_booking_api(app: Flask) -> bool:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterator
 
 import pytest
 from flask import Flask
@@ -32,8 +31,6 @@ from tests.concurrency_support import (
     FormChannel,
     Server,
     fire_together,
-    gunicorn,
-    log_summary,
 )
 from tests.integration.test_concurrency import (
     claims,
@@ -42,35 +39,14 @@ from tests.integration.test_concurrency import (
     live_bookings,
     make_clients,
 )
+from tests.support import csrf_token_from
 
 pytestmark = pytest.mark.concurrency
 
-WORKERS = 4
-THREADS = 4
 WAITING = 6  # under offers.PER_SLOT, so that every one of them is offered the time
 
 LINK_RE = re.compile(r"https?://[^/\s]+(/waitlist/offers/[A-Za-z0-9_-]{43})")
-CSRF_RE = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 BOOKING_RE = re.compile(r"^/bookings/(\d+)$")
-
-
-@pytest.fixture(scope="module")
-def server(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    log = tmp_path_factory.mktemp("gunicorn") / "gunicorn.log"
-    with gunicorn(database_url, log, workers=WORKERS, threads=THREADS) as running:
-        yield running
-
-
-@pytest.fixture
-def quiet_server(server: Server) -> Iterator[Server]:
-    """The server, checked afterwards to have logged no traceback during the test."""
-    start = server.log.stat().st_size
-    yield server
-    with server.log.open("rb") as log:
-        log.seek(start)
-        written = log.read().decode(errors="replace")
-    if "Traceback" in written:
-        pytest.fail(f"the server logged errors during the test:\n{log_summary(written)}")
 
 
 def join_waitlist(app: Flask, accounts: list[Account], therapist_id: int) -> dict[int, int]:
@@ -113,9 +89,7 @@ def claim_call(server: Server, account: Account, link: str) -> Call:
     jar.update(page.cookies)
     account.credentials = {"Cookie": "; ".join(f"{k}={v}" for k, v in jar.items())}
     assert "Book this time" in page.text, page.describe()
-    match = CSRF_RE.search(page.text)
-    assert match, page.describe()
-    return Call.form(link, {"csrf_token": match.group(1)}, account.credentials)
+    return Call.form(link, {"csrf_token": csrf_token_from(page.text)}, account.credentials)
 
 
 def kind(answer: Answer) -> str:
