@@ -46,6 +46,9 @@ class User(UserMixin, db.Model):
     # Part of the login cookie; rotating it ends every session that holds the old value.
     session_token: Mapped[str] = mapped_column(String(64), default=new_session_token)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Set when the client deleted their account: the row stays, emptied of personal data, so
+    # past bookings still count in the reports.
+    erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     def __repr__(self) -> str:
         return f"<User {self.id} {self.email} {self.role.value}>"

@@ -21,6 +21,7 @@ class ClinicPolicy(db.Model):
         CheckConstraint("min_notice_minutes >= 0", name="notice_not_negative"),
         CheckConstraint("horizon_days > 0", name="horizon_positive"),
         CheckConstraint("cancellation_cutoff_hours >= 0", name="cutoff_not_negative"),
+        CheckConstraint("screening_retention_years >= 1", name="retention_positive"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -33,6 +34,8 @@ class ClinicPolicy(db.Model):
     waitlist_claim_minutes: Mapped[int] = mapped_column(default=120)
     # A client with this many no-shows books only after a review (pending); 0 turns it off.
     no_show_review_threshold: Mapped[int] = mapped_column(default=0)
+    # Screenings are erased this many years after the client's last visit (purge-expired).
+    screening_retention_years: Mapped[int] = mapped_column(default=5)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     def __repr__(self) -> str:
@@ -50,6 +53,7 @@ class ClinicPolicy(db.Model):
             cancellation_cutoff_hours=24,
             waitlist_claim_minutes=120,
             no_show_review_threshold=0,
+            screening_retention_years=5,
         )
 
 
