@@ -77,12 +77,14 @@ def cancel(
     now: datetime,
     late: bool = False,
     for_health: bool = False,
+    leaving: bool = False,
 ) -> None:
     """Cancel a live booking and release its time. Staff must give the client a reason.
 
     `late`: staff cancel on the client's account after the client's cut-off, which counts
     against the client. `for_health`: the client cancels from the pre-visit health check, which
-    is allowed until the session starts and is never late.
+    is allowed until the session starts and is never late. `leaving`: the client deletes their
+    account (clinic.privacy), allowed and never late in the same way.
     """
     begin_write()
     staff = by.is_admin or (by.is_therapist and booking.therapist.user_id == by.id)
@@ -90,9 +92,15 @@ def cancel(
         raise BookingError(
             403, "forbidden", "Only the client, the therapist and the clinic can cancel."
         )
-    if for_health:
+    if for_health or leaving:
         if by.id != booking.client_id:
-            raise BookingError(403, "forbidden", "Only the client answers the health check.")
+            raise BookingError(
+                403,
+                "forbidden",
+                "Only the client answers the health check."
+                if for_health
+                else "Only the client deletes their own account.",
+            )
         problem = booking.why_not_cancel_for_health(now)
         late = False
     else:

@@ -56,9 +56,17 @@ def invitation(booking: Booking, event: str, *, for_therapist: bool) -> Attachme
 
 
 def announce(
-    booking: Booking, event: str, *, actor_id: int | None, detail: dict | None = None
+    booking: Booking,
+    event: str,
+    *,
+    actor_id: int | None,
+    detail: dict | None = None,
+    tell_client: bool = True,
 ) -> None:
-    """Record the change in the audit log and queue the e-mails, in the current transaction."""
+    """Record the change in the audit log and queue the e-mails, in the current transaction.
+
+    `tell_client=False` writes to nobody but the staff: the client deleted their account.
+    """
     audit(
         f"booking.{event}",
         "booking",
@@ -71,21 +79,22 @@ def announce(
     # A move says where the session was, so nobody has to remember it.
     was = (detail or {}).get("from")
     previous = datetime.fromisoformat(was) if was else None
-    text, html = render_email(
-        "booking/email/change",
-        booking=booking,
-        event=event,
-        link=link,
-        to_therapist=False,
-        previous=previous,
-    )
-    queue_email(
-        booking.client.email,
-        SUBJECTS[event],
-        text,
-        html,
-        invitation(booking, event, for_therapist=False),
-    )
+    if tell_client:
+        text, html = render_email(
+            "booking/email/change",
+            booking=booking,
+            event=event,
+            link=link,
+            to_therapist=False,
+            previous=previous,
+        )
+        queue_email(
+            booking.client.email,
+            SUBJECTS[event],
+            text,
+            html,
+            invitation(booking, event, for_therapist=False),
+        )
     if event in TELL_THERAPIST:
         text, html = render_email(
             "booking/email/change",
