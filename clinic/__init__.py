@@ -86,6 +86,8 @@ def _import_models() -> None:
 def register_blueprints(app: Flask) -> None:
     # These modules add their routes to the API's and booking's blueprints when imported, or
     # connect to other domains' signals.
+    import clinic.admin.audit_views
+    import clinic.admin.email_views
     import clinic.api.bookings
     import clinic.api.catalog
     import clinic.booking.change_views

@@ -6,13 +6,13 @@ from flask import Blueprint, abort, render_template, request
 from flask_login import current_user, login_required
 from sqlalchemy import func, or_, select
 
+from clinic import clock
+from clinic.admin import today
 from clinic.auth.models import Role, User
 from clinic.booking.attendance import SORTS, client_records
 from clinic.catalog.models import Room, Technique, Therapist
 from clinic.extensions import db
-from clinic.notify.models import OutboxMessage
 from clinic.scheduling.models import ClinicPolicy
-from clinic.screening.operations import review_queue_count
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -28,22 +28,24 @@ def _admins_only() -> None:
 
 @bp.route("/")
 def dashboard() -> str:
+    """What needs a decision today first, then the clinic in numbers and where to manage it."""
+    now = clock.utcnow()
     counts = {
         role.value: n
         for role, n in db.session.execute(select(User.role, func.count()).group_by(User.role))
     }
     return render_template(
         "admin/dashboard.html",
+        now=now,
+        to_review=today.screenings_to_review(),
+        pending=today.pending_bookings(),
+        urgent=today.urgent_screenings(now),
+        failed=today.failed_emails(),
+        given_up=today.given_up,
         counts=counts,
         techniques=db.session.scalar(select(func.count()).select_from(Technique)),
         therapists=db.session.scalar(select(func.count()).select_from(Therapist)),
         rooms=db.session.scalar(select(func.count()).select_from(Room)),
-        to_review=review_queue_count(),
-        failed_emails=db.session.scalar(
-            select(func.count())
-            .select_from(OutboxMessage)
-            .where(OutboxMessage.sent_at.is_(None), OutboxMessage.attempts > 0)
-        ),
     )
 
 

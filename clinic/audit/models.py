@@ -1,13 +1,16 @@
-"""Audit entries. The app only ever adds them; there is no route that edits or deletes one."""
+"""Audit entries. The app only ever adds them: there is no route that edits or deletes one, and
+the session refuses to flush a change to a stored entry or its deletion.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import JSON, ForeignKey, Index, String, event
+from sqlalchemy.orm import Mapped, ORMExecuteState, Session, mapped_column, relationship
 
+from clinic.auth.models import User
 from clinic.clock import utcnow
 from clinic.extensions import db
 from clinic.sqltypes import UTCDateTime
@@ -24,6 +27,8 @@ class AuditEntry(db.Model):
     subject_id: Mapped[int | None]
     ip: Mapped[str] = mapped_column(String(45), default="")
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+    actor: Mapped[User | None] = relationship()
 
     def __repr__(self) -> str:
         return f"<AuditEntry {self.id} {self.action} {self.subject_type}:{self.subject_id}>"
@@ -49,3 +54,26 @@ def record(
     )
     db.session.add(entry)
     return entry
+
+
+class AuditLogIsAppendOnly(RuntimeError):
+    """Raised when code tries to change or delete an audit entry."""
+
+
+@event.listens_for(Session, "before_flush")
+def _refuse_changes(session: Session, flush_context: Any, instances: Any) -> None:
+    for entry in session.deleted:
+        if isinstance(entry, AuditEntry):
+            raise AuditLogIsAppendOnly(f"{entry!r} cannot be deleted")
+    for entry in session.dirty:
+        if isinstance(entry, AuditEntry) and session.is_modified(entry):
+            raise AuditLogIsAppendOnly(f"{entry!r} cannot be changed")
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _refuse_bulk_changes(state: ORMExecuteState) -> None:
+    # ORM-enabled UPDATE/DELETE statements (update(AuditEntry)...) skip the flush.
+    if (state.is_update or state.is_delete) and any(
+        mapper.class_ is AuditEntry for mapper in state.all_mappers
+    ):
+        raise AuditLogIsAppendOnly("audit entries cannot be changed or deleted")

@@ -276,6 +276,13 @@ def deliver_pending(limit: int = 100) -> tuple[int, int]:
     return deliver(list(due))
 
 
+def make_due_again(message: OutboxMessage, *, now: datetime) -> None:
+    """Give a failed or given-up message one more attempt, due now (an admin's "Retry")."""
+    message.attempts = min(message.attempts, MAX_ATTEMPTS - 1)
+    message.next_attempt_at = now
+    message.claimed_until = None
+
+
 def count_unsent() -> tuple[int, int]:
     """Unsent messages that failed before: (waiting for a retry, given up)."""
 

@@ -165,8 +165,9 @@ def _needs_staff_clause():
     )
 
 
-def review_queue() -> list[Screening]:
-    """Screenings waiting for a human, oldest first; replaced ones have left the queue."""
+def review_queue(limit: int | None = None) -> list[Screening]:
+    """Screenings waiting for a human, oldest first (the first `limit` of them); replaced ones
+    have left the queue."""
     return list(
         db.session.scalars(
             select(Screening)
@@ -176,6 +177,7 @@ def review_queue() -> list[Screening]:
                 selectinload(Screening.outcomes).selectinload(ScreeningOutcome.technique),
             )
             .order_by(Screening.submitted_at, Screening.id)
+            .limit(limit)
         )
     )
 

@@ -361,9 +361,10 @@ def test_admin_approves_a_screening_from_the_queue_and_the_client_sees_it(
         log_in(admin, ADMIN_EMAIL, DEMO_PASSWORD)
         nav(admin).get_by_role("link", name="Admin", exact=True).click()
         expect(admin).to_have_url(path_is(live_server, "/admin/"))
-        stat = admin.locator(".stat", has_text="Screenings to review")
-        expect(stat.locator(".stat-value")).to_have_text("1")
-        stat.get_by_role("link", name="Screenings to review").click()
+        waiting = admin.locator("#today-review")
+        expect(waiting.locator("h3 .badge")).to_have_text("1")
+        expect(waiting.locator("li")).to_have_text([re.compile(r"Eva Dahl\s+review\s+waiting")])
+        waiting.get_by_role("link", name="All screenings to review").click()
 
         expect(admin).to_have_url(path_is(live_server, "/admin/screenings/"))
         expect(admin.get_by_role("heading", level=1)).to_have_text("Screenings to review")

@@ -200,6 +200,10 @@ ROUTES: dict[str, tuple[str, dict]] = {
     "admin.dashboard": ("/admin/", ADMIN),
     "admin.users": ("/admin/users", ADMIN),
     "admin.clients": ("/admin/clients", ADMIN),
+    # The admin start page's own pages: the audit log (read-only) and failed e-mails.
+    "admin.audit_log": ("/admin/audit", ADMIN),
+    "admin.failed_emails": ("/admin/emails", ADMIN),
+    "admin.retry_email": ("/admin/emails/1/retry", POST_ONLY),
     "healthz": ("/healthz", EVERYONE),
     "static": ("/static/css/lindring.css", EVERYONE),
     "bootstrap.static": ("/bootstrap/static/css/bootstrap.min.css", EVERYONE),
