@@ -1,0 +1,59 @@
+"""The admin's morning in the browser: approve a waiting screening from the start page, then read
+a report and the audit log of what was done."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from flask import Flask
+from playwright.sync_api import Page, expect
+
+from clinic.auth.models import User
+from clinic.clock import utcnow
+from tests.e2e.journeys import Screenshot, flash, log_in, nav, path_is
+from tests.support import DEMO_PASSWORD, screen
+
+ADMIN_EMAIL = "admin@lindring.example"
+
+
+def test_an_admin_approves_a_screening_from_the_start_page_and_opens_a_report(
+    page: Page,
+    live_server: str,
+    app: Flask,
+    demo: None,
+    make_user: Callable[..., User],
+    screenshot: Screenshot,
+) -> None:
+    eva = make_user(email="eva.dahl@example.com", name="Eva Dahl")
+    screen(app, eva.id, ("pregnancy",), now=utcnow())  # needs a review for every technique
+
+    log_in(page, ADMIN_EMAIL, DEMO_PASSWORD)
+    nav(page).get_by_role("link", name="Admin", exact=True).click()
+    expect(page).to_have_url(path_is(live_server, "/admin/"))
+    waiting = page.locator("#today-review")
+    expect(waiting.locator("h3 .badge")).to_have_text("1")
+    expect(waiting.locator("li")).to_have_text([re.compile(r"Eva Dahl\s+review\s+waiting")])
+    screenshot(page, "admin-start")
+
+    waiting.get_by_role("link", name="Eva Dahl").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Screening of Eva Dahl")
+    page.locator("form[action$='/approve']").get_by_role(
+        "button", name="Approve", exact=True
+    ).click()
+    expect(flash(page)).to_contain_text("Approved. The client has been told by e-mail.")
+
+    page.get_by_role("link", name="Admin", exact=True).first.click()
+    expect(page.locator("#today-review h3 .badge")).to_have_text("0")
+    expect(page.locator("#today-review")).to_contain_text("None waiting.")
+
+    # The audit log says who approved which screening, from where.
+    page.get_by_role("link", name="Audit log").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Audit log")
+    page.get_by_label("Action").select_option("screening.")
+    page.get_by_role("button", name="Filter").click()
+    approved = page.locator("table.audit-log tbody tr", has_text="screening.approved")
+    expect(approved).to_have_count(1)
+    expect(approved).to_contain_text("Clinic Admin")
+    expect(approved).to_contain_text("127.0.0.1")
+    screenshot(page, "audit-log")
