@@ -103,6 +103,7 @@ def register_blueprints(app: Flask) -> None:
     from clinic.calendars.sources import bp as calendar_sources_bp
     from clinic.calendars.views import bp as calendar_bp
     from clinic.catalog.views import bp as catalog_bp
+    from clinic.privacy.views import bp as privacy_bp
     from clinic.scheduling.views import admin_bp as scheduling_admin_bp
     from clinic.scheduling.views import bp as scheduling_bp
     from clinic.screening.views import bp as screening_bp
@@ -124,6 +125,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(waitlist_bp)
     app.register_blueprint(previsit_bp)
     app.register_blueprint(treatment_bp)
+    app.register_blueprint(privacy_bp)
     app.register_blueprint(api_bp)
     # Bearer tokens only, never the session cookie: no cookie to ride on, so no CSRF to stop.
     csrf.exempt(api_bp)

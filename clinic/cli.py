@@ -1,5 +1,5 @@
 """`flask --app wsgi ...` commands: seed-demo, create-admin, create-client, send-outbox,
-queue-reminders, expire-pending, import-calendars."""
+queue-reminders, expire-pending, import-calendars, purge-expired."""
 
 from __future__ import annotations
 
@@ -126,6 +126,25 @@ def expire_pending_command() -> None:
     click.echo(f"Expired {len(expired)} pending booking(s); send-outbox delivers the e-mails.")
 
 
+@click.command("purge-expired")
+@with_appcontext
+def purge_expired_command() -> None:
+    """Erase health data kept past the retention period (run it daily from cron).
+
+    Only deletes, so it is harmless to run twice or on several servers at once.
+    """
+    from clinic import clock
+    from clinic.privacy.purge import purge_expired
+
+    purged = purge_expired(clock.utcnow())
+    db.session.commit()
+    click.echo(
+        f"Erased {purged.screenings} screening(s), {purged.previsit_checks} pre-visit check(s) "
+        f"and the texts of {purged.treatment_notes} treatment note(s) kept longer than "
+        f"{purged.retention_years} year(s) after the last visit."
+    )
+
+
 def init_app(app: Flask) -> None:
     from clinic.calendars.imports import import_calendars_command
 
@@ -134,5 +153,6 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(send_outbox_command)
     app.cli.add_command(queue_reminders_command)
     app.cli.add_command(expire_pending_command)
+    app.cli.add_command(purge_expired_command)
     app.cli.add_command(_account_command(Role.ADMIN))
     app.cli.add_command(_account_command(Role.CLIENT))

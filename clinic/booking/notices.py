@@ -61,11 +61,10 @@ def announce(
     *,
     actor_id: int | None,
     detail: dict | None = None,
-    tell_client: bool = True,
 ) -> None:
     """Record the change in the audit log and queue the e-mails, in the current transaction.
 
-    `tell_client=False` writes to nobody but the staff: the client deleted their account.
+    A client who deleted their account (clinic.privacy) gets no more e-mail; the staff still do.
     """
     audit(
         f"booking.{event}",
@@ -79,7 +78,7 @@ def announce(
     # A move says where the session was, so nobody has to remember it.
     was = (detail or {}).get("from")
     previous = datetime.fromisoformat(was) if was else None
-    if tell_client:
+    if booking.client.erased_at is None:
         text, html = render_email(
             "booking/email/change",
             booking=booking,

@@ -310,6 +310,14 @@ class PolicyForm(FlaskForm):
         "A client with this many no-shows can still book, but each new booking is held until "
         "an admin confirms it. 0 turns this off.",
     )
+    screening_retention_years = _minutes(
+        "Keep screenings for N years after the last visit",
+        1,
+        30,
+        "Health screenings, pre-visit check answers and treatment note texts are erased this "
+        "many years after the client's last visit (or after the screening, for a client who "
+        "never came) by the purge-expired job.",
+    )
     submit = SubmitField("Save policies")
 
     # The page shows the fields in these groups, in this order.
@@ -321,6 +329,7 @@ class PolicyForm(FlaskForm):
         ("Cancelling and moving", ("cancellation_cutoff_hours",)),
         ("Waitlist", ("waitlist_claim_minutes",)),
         ("Missed sessions", ("no_show_review_threshold",)),
+        ("Health data", ("screening_retention_years",)),
     )
     FIELDS = tuple(name for _, names in GROUPS for name in names)
 
