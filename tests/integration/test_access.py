@@ -204,6 +204,11 @@ ROUTES: dict[str, tuple[str, dict]] = {
     "admin.audit_log": ("/admin/audit", ADMIN),
     "admin.failed_emails": ("/admin/emails", ADMIN),
     "admin.retry_email": ("/admin/emails/1/retry", POST_ONLY),
+    # Data rights: everyone downloads their own data; clients delete their account, staff are
+    # told to ask the clinic (their POST is 403); the confirmation shows only right after one.
+    "privacy.data": ("/account/data", LOGGED_IN),
+    "privacy.delete": ("/account/delete", LOGGED_IN),
+    "privacy.deleted": ("/account/deleted", answers(set(), others=HOME, anonymous=HOME)),
     "healthz": ("/healthz", EVERYONE),
     "static": ("/static/css/lindring.css", EVERYONE),
     "bootstrap.static": ("/bootstrap/static/css/bootstrap.min.css", EVERYONE),
