@@ -66,14 +66,18 @@ def _password_fingerprint(user: User) -> str:
     return hashlib.sha256(user.password_hash.encode()).hexdigest()[:16]
 
 
-def make_reset_token(user: User, secret_key: str) -> str:
-    serializer = URLSafeTimedSerializer(secret_key, salt=RESET_SALT)
+def make_reset_token(user: User, secret_key: str, *, salt: str = RESET_SALT) -> str:
+    """A signed link token bound to the current password; `salt` keeps kinds of links apart
+    (a password reset, a therapist's invitation: auth/invitations.py)."""
+    serializer = URLSafeTimedSerializer(secret_key, salt=salt)
     return serializer.dumps({"u": user.id, "p": _password_fingerprint(user)})
 
 
-def user_for_reset_token(token: str, secret_key: str, max_age: int) -> User | None:
+def user_for_reset_token(
+    token: str, secret_key: str, max_age: int, *, salt: str = RESET_SALT
+) -> User | None:
     """The user a reset link belongs to, or None when it is forged, expired or already used."""
-    serializer = URLSafeTimedSerializer(secret_key, salt=RESET_SALT)
+    serializer = URLSafeTimedSerializer(secret_key, salt=salt)
     try:
         data = serializer.loads(token, max_age=max_age)
     except (SignatureExpired, BadSignature):

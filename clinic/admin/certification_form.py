@@ -1,0 +1,89 @@
+"""The certificate form: whose, for which technique, by which body, valid from and until."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_wtf import FlaskForm
+from sqlalchemy import select
+from wtforms import DateField, SelectField, StringField, SubmitField
+from wtforms.validators import DataRequired, InputRequired, Length, ValidationError
+
+from clinic.auth.models import User
+from clinic.catalog.certifications import CertificationData
+from clinic.catalog.models import Certification, Technique, Therapist
+from clinic.extensions import db
+
+BAD_DATE = "Enter a date as YYYY-MM-DD."
+
+
+class CertificationForm(FlaskForm):
+    therapist = SelectField(
+        "Therapist", coerce=int, validators=[InputRequired("Choose a therapist.")]
+    )
+    technique = SelectField(
+        "Technique", coerce=int, validators=[InputRequired("Choose a technique.")]
+    )
+    body = StringField(
+        "Issued by",
+        validators=[DataRequired("Name the body that issued it."), Length(max=200)],
+        description="The school or association, e.g. Danish Massage Board.",
+    )
+    number = StringField("Certificate number", validators=[Length(max=64)])
+    valid_from = DateField(
+        "Valid from",
+        validators=[InputRequired("Give the first day it is valid.")],
+        invalid_value_message=BAD_DATE,
+    )
+    valid_until = DateField(
+        "Valid until",
+        validators=[InputRequired("Give the last day it is valid.")],
+        invalid_value_message=BAD_DATE,
+        description="The last day it is valid (inclusive).",
+    )
+    document_ref = StringField(
+        "Document reference",
+        validators=[Length(max=300)],
+        description="Where the signed copy is kept: a file name or an archive number.",
+    )
+    submit = SubmitField("Save certificate")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        therapists = db.session.execute(
+            select(Therapist.id, User.name, Therapist.active)
+            .join(User, User.id == Therapist.user_id)
+            .order_by(User.name, Therapist.id)
+        )
+        self.therapist.choices = {
+            tid: name if active else f"{name} (deactivated)" for tid, name, active in therapists
+        }
+        techniques = db.session.execute(
+            select(Technique.id, Technique.name, Technique.active).order_by(Technique.name)
+        )
+        self.technique.choices = {
+            tid: name if active else f"{name} (not offered)" for tid, name, active in techniques
+        }
+
+    @classmethod
+    def for_certification(cls, certification: Certification) -> CertificationForm:
+        form = cls(obj=certification)
+        if not form.is_submitted():
+            form.therapist.data = certification.therapist_id
+            form.technique.data = certification.technique_id
+        return form
+
+    def validate_valid_until(self, field: DateField) -> None:
+        if self.valid_from.data and field.data and field.data < self.valid_from.data:
+            raise ValidationError("The last day cannot be before the first.")
+
+    def data_for_save(self) -> CertificationData:
+        return CertificationData(
+            therapist_id=self.therapist.data,
+            technique_id=self.technique.data,
+            body=self.body.data.strip(),
+            number=(self.number.data or "").strip(),
+            valid_from=self.valid_from.data,
+            valid_until=self.valid_until.data,
+            document_ref=(self.document_ref.data or "").strip(),
+        )
