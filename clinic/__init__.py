@@ -88,8 +88,12 @@ def register_blueprints(app: Flask) -> None:
     # connect to other domains' signals.
     import clinic.admin.audit_views
     import clinic.admin.email_views
+    import clinic.admin.certification_views
+    import clinic.admin.technique_views
+    import clinic.admin.therapist_views
     import clinic.api.bookings
     import clinic.api.catalog
+    import clinic.auth.invitation_views
     import clinic.booking.change_views
     import clinic.booking.series_views
     import clinic.booking.staff_views

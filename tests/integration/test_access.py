@@ -200,6 +200,22 @@ ROUTES: dict[str, tuple[str, dict]] = {
     "admin.dashboard": ("/admin/", ADMIN),
     "admin.users": ("/admin/users", ADMIN),
     "admin.clients": ("/admin/clients", ADMIN),
+    # Admin management of techniques, therapists, certificates and users (issue 8).
+    "admin.techniques": ("/admin/techniques", ADMIN),
+    "admin.new_technique": ("/admin/techniques/new", ADMIN),
+    "admin.edit_technique": ("/admin/techniques/1", ADMIN),
+    "admin.invite_therapist": ("/admin/therapists/invite", ADMIN),
+    "admin.therapist": ("/admin/therapists/{therapist_x}", ADMIN),
+    "admin.deactivate_therapist": ("/admin/therapists/{therapist_x}/deactivate", ADMIN),
+    "admin.reactivate_therapist": ("/admin/therapists/{therapist_x}/reactivate", POST_ONLY),
+    "admin.resend_invitation": ("/admin/therapists/{therapist_x}/invitation", POST_ONLY),
+    "admin.certifications": ("/admin/certifications", ADMIN),
+    "admin.new_certification": ("/admin/certifications/new", ADMIN),
+    "admin.edit_certification": ("/admin/certifications/1", ADMIN),
+    "admin.delete_certification": ("/admin/certifications/1/delete", POST_ONLY),
+    "admin.certification_expiry": ("/admin/certifications/expiry", ADMIN),
+    # An invitation link that is not valid: the same answer for everyone.
+    "auth.accept_invitation": ("/invitation/bad-token", answers(set(), others=400, anonymous=400)),
     # The admin start page's own pages: the audit log (read-only) and failed e-mails.
     "admin.audit_log": ("/admin/audit", ADMIN),
     "admin.failed_emails": ("/admin/emails", ADMIN),
