@@ -10,6 +10,8 @@ from sqlalchemy import delete, func, select, update
 from clinic.audit.models import AuditEntry, AuditLogIsAppendOnly, record
 from clinic.auth.models import User
 from clinic.extensions import db
+from clinic.screening.models import Screening
+from tests.integration.test_booking_changes import book
 from tests.integration.test_catalog import count_queries
 from tests.support import Clinic, user_id
 
@@ -192,3 +194,18 @@ def test_stored_entries_cannot_be_changed_or_deleted(clinic: Clinic, log):
         late = db.session.get(AuditEntry, log["late"])
         assert late.action == "booking.confirmed" and late.ip == "10.0.0.5"
         assert db.session.scalar(select(User).where(User.email == ADMIN)).id == late.actor_id
+
+
+def test_a_booking_and_a_screening_link_their_history_for_admins_only(clinic: Clinic, make_client):
+    ida = make_client("ida@example.com")
+    booking_id = book(clinic, ida)
+    history = f"/admin/audit?subject_type=booking&amp;subject_id={booking_id}"
+    assert history in clinic.staff("admin").get(f"/bookings/{booking_id}").get_data(as_text=True)
+    assert history not in ida.web.get(f"/bookings/{booking_id}").get_data(as_text=True)
+    assert "/admin/audit" not in clinic.staff("anna").get(f"/bookings/{booking_id}").get_data(
+        as_text=True
+    )
+    with clinic.app.app_context():
+        screening_id = db.session.scalar(select(Screening.id).where(Screening.client_id == ida.id))
+    page = clinic.staff("admin").get(f"/admin/screenings/{screening_id}").get_data(as_text=True)
+    assert f"/admin/audit?subject_type=screening&amp;subject_id={screening_id}" in page
