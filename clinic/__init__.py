@@ -87,8 +87,9 @@ def register_blueprints(app: Flask) -> None:
     # These modules add their routes to the API's and booking's blueprints when imported, or
     # connect to other domains' signals.
     import clinic.admin.audit_views
-    import clinic.admin.email_views
     import clinic.admin.certification_views
+    import clinic.admin.email_views
+    import clinic.admin.report_views
     import clinic.admin.technique_views
     import clinic.admin.therapist_views
     import clinic.api.bookings

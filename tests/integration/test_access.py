@@ -216,6 +216,10 @@ ROUTES: dict[str, tuple[str, dict]] = {
     "admin.certification_expiry": ("/admin/certifications/expiry", ADMIN),
     # An invitation link that is not valid: the same answer for everyone.
     "auth.accept_invitation": ("/invitation/bad-token", answers(set(), others=400, anonymous=400)),
+    # Reports (issue 8): the index, one report page and its CSV download.
+    "admin.reports": ("/admin/reports", ADMIN),
+    "admin.report": ("/admin/reports/bookings", ADMIN),
+    "admin.report_csv": ("/admin/reports/bookings.csv", ADMIN),
     # The admin start page's own pages: the audit log (read-only) and failed e-mails.
     "admin.audit_log": ("/admin/audit", ADMIN),
     "admin.failed_emails": ("/admin/emails", ADMIN),

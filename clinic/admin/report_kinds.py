@@ -1,0 +1,96 @@
+"""The reports an admin can open, with what each one counts, in the words the pages show."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from clinic.admin import client_reports, reports
+from clinic.admin.periods import Period
+from clinic.admin.report_tables import Report
+
+
+@dataclass(frozen=True)
+class ReportKind:
+    name: str  # in the URL
+    title: str
+    summary: str  # one line on the reports index
+    definitions: tuple[str, ...]  # what is counted, stated on the page
+    build: Callable[[Period, ZoneInfo], Report]
+
+
+_WEEKS = (
+    "Weeks are ISO weeks, Monday to Sunday, on the clinic's calendar; the first and last week "
+    "may be cut by the period."
+)
+
+KINDS = (
+    ReportKind(
+        "bookings",
+        "Bookings per technique",
+        "How many sessions of each technique were booked, week by week.",
+        (
+            "Counts every booking whose session starts in the period (clinic time), whatever "
+            "its status except cancelled: pending, confirmed, completed and no-show.",
+            _WEEKS,
+        ),
+        reports.bookings_per_week,
+    ),
+    ReportKind(
+        "utilisation",
+        "Utilisation per therapist",
+        "Booked minutes as a share of each therapist's working minutes.",
+        (
+            "Utilisation = booked minutes ÷ working minutes.",
+            "Working minutes: the therapist's weekly working hours, as they are set now, on "
+            "each date of the period, less their time off. Busy time imported from external "
+            "calendars is not taken off.",
+            "Booked minutes: the length of their confirmed, completed and no-show sessions "
+            "starting in the period. Pending and cancelled bookings are left out.",
+        ),
+        reports.utilisation,
+    ),
+    ReportKind(
+        "cancellations",
+        "Cancellations and no-shows",
+        "Cancellation and no-show rates per therapist and per technique.",
+        (
+            "Bookings: every booking whose session starts in the period, any status.",
+            "Cancellation rate = cancelled ÷ bookings. Late cancellations are the cancelled "
+            "bookings the clinic marked as cancelled late by the client (after their cut-off); "
+            "they are part of the cancelled.",
+            "No-show rate = no-shows ÷ (completed + no-shows): sessions still pending or "
+            "confirmed have no outcome yet. — means there is nothing to divide by.",
+        ),
+        reports.cancellations,
+    ),
+    ReportKind(
+        "screenings",
+        "Screening outcomes",
+        "Health screenings by their overall outcome, and the admins' review decisions.",
+        (
+            "Screenings submitted in the period, by their overall (most severe) outcome, "
+            "including ones since replaced by a newer answer. Screenings erased after the "
+            "retention period or with the client's account are no longer counted.",
+            "Review decisions: every decision an admin made in the period.",
+        ),
+        client_reports.screening_outcomes,
+    ),
+    ReportKind(
+        "clients",
+        "New and returning clients",
+        "Clients with a completed session each week, first-timers apart.",
+        (
+            "A client counts in a week when they had a completed session in it, once however "
+            "many sessions they had.",
+            "New: their first completed session ever is in that week (within the period). "
+            "Returning: they had a completed session before.",
+            "Deleted accounts still count: their past sessions stay as anonymous statistics.",
+            _WEEKS,
+        ),
+        client_reports.clients_per_week,
+    ),
+)
+
+BY_NAME = {kind.name: kind for kind in KINDS}
