@@ -1,9 +1,10 @@
 """Erasing health data in bulk: screenings with their outcomes and reviews, pre-visit check
 answers, treatment note texts. Shared by account deletion and the retention purge.
 
-Each function takes a SELECT of the ids concerned and runs a fixed number of DELETE or UPDATE
-statements whatever their number. They only delete or empty, so two servers running them at
-once cannot disagree: the second finds nothing left. They return the rows they changed.
+Each function takes the ids concerned (a SELECT of them, or a list) and runs a fixed number of
+DELETE or UPDATE statements whatever their number. They only delete or empty, so two servers
+running them at once cannot disagree: the second finds nothing left. They return the rows they
+changed.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ def delete_screenings(screening_ids: Select) -> int:
     return deleted.rowcount
 
 
-def delete_previsit_checks(booking_ids: Select) -> int:
+def delete_previsit_checks(booking_ids: Select | list[int]) -> int:
     """Delete the pre-visit checks (their answers and outcome) of these bookings."""
     deleted = db.session.execute(
         delete(PreVisitCheck)
@@ -48,7 +49,7 @@ def delete_previsit_checks(booking_ids: Select) -> int:
     return deleted.rowcount
 
 
-def blank_treatment_notes(booking_ids: Select) -> int:
+def blank_treatment_notes(booking_ids: Select | list[int]) -> int:
     """Empty the texts of the treatment notes of these bookings; the plan's figures stay."""
     blanked = db.session.execute(
         update(TreatmentNote)

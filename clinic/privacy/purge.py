@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 
 from sqlalchemy import ColumnElement, Select, and_, func, or_, select
+from sqlalchemy.orm import aliased
 
 from clinic.audit.models import record as audit
 from clinic.booking.models import LIVE, Booking, BookingStatus
@@ -47,24 +48,26 @@ class Purged:
         return self.screenings + self.previsit_checks + self.treatment_notes
 
 
-def took_place(now: datetime) -> ColumnElement[bool]:
+def took_place(now: datetime, booking: type[Booking] = Booking) -> ColumnElement[bool]:
     """The bookings that count as visits at `now`."""
     return or_(
-        Booking.status.in_((BookingStatus.COMPLETED, BookingStatus.NO_SHOW)),
-        and_(Booking.status == BookingStatus.CONFIRMED, Booking.starts_at <= now),
+        booking.status.in_((BookingStatus.COMPLETED, BookingStatus.NO_SHOW)),
+        and_(booking.status == BookingStatus.CONFIRMED, booking.starts_at <= now),
     )
 
 
 def _expired(client_id: ColumnElement[int], recorded_at: ColumnElement, *, now, cutoff):
     """SQL for retention.is_expired: recorded and last visited before the cut-off, nothing to
-    come."""
+    come. The subqueries read an alias of booking, so that they correlate with the outer
+    query's client only, never with a booking row the outer query itself reads."""
+    other = aliased(Booking)
     last_visit = (
-        select(func.max(Booking.starts_at))
-        .where(Booking.client_id == client_id, took_place(now))
+        select(func.max(other.starts_at))
+        .where(other.client_id == client_id, took_place(now, other))
         .scalar_subquery()
     )
-    upcoming = select(Booking.id).where(
-        Booking.client_id == client_id, Booking.status.in_(LIVE), Booking.starts_at > now
+    upcoming = select(other.id).where(
+        other.client_id == client_id, other.status.in_(LIVE), other.starts_at > now
     )
     return and_(
         recorded_at < cutoff,
@@ -79,12 +82,18 @@ def expired_screenings(now: datetime, cutoff: datetime) -> Select:
     )
 
 
-def _expired_bookings(model: type, now: datetime, cutoff: datetime) -> Select:
-    """The bookings whose row of `model` (a pre-visit check, a treatment note) is expired."""
-    return (
-        select(model.booking_id)
-        .join(Booking, Booking.id == model.booking_id)
-        .where(_expired(Booking.client_id, model.created_at, now=now, cutoff=cutoff))
+def _expired_bookings(model: type, now: datetime, cutoff: datetime) -> list[int]:
+    """The bookings whose row of `model` (a pre-visit check, a treatment note) is expired.
+
+    Read first, then changed by id: the UPDATE or DELETE of the same table then needs no
+    subquery over itself.
+    """
+    return list(
+        db.session.scalars(
+            select(model.booking_id)
+            .join(Booking, Booking.id == model.booking_id)
+            .where(_expired(Booking.client_id, model.created_at, now=now, cutoff=cutoff))
+        )
     )
 
 

@@ -108,3 +108,30 @@ def test_create_admin_prompts_for_the_password(app):
     assert result.exit_code == 0, result.output
     assert "a long admin passphrase" not in result.output  # hidden input
     login(app.test_client(), "boss@clinic.dk", "a long admin passphrase")
+
+
+def test_purge_expired_erases_old_screenings_and_says_how_many(app, make_user):
+    from datetime import timedelta
+
+    from clinic.audit.models import AuditEntry
+    from clinic.clock import utcnow
+    from clinic.screening.models import Screening
+    from tests.support import screen
+
+    old, new = make_user(email="old@example.com"), make_user(email="new@example.com")
+    screen(app, old.id, now=utcnow() - timedelta(days=6 * 366))  # never came, screened 6 years ago
+    screen(app, new.id, now=utcnow() - timedelta(days=30))
+    runner = app.test_cli_runner()
+    first = runner.invoke(args=["purge-expired"])
+    assert first.exit_code == 0, first.output
+    assert first.output.startswith("Erased 1 screening(s), 0 pre-visit check(s)")
+    second = runner.invoke(args=["purge-expired"])
+    assert second.output.startswith("Erased 0 screening(s)")
+    with app.app_context():
+        assert list(db.session.scalars(select(Screening.client_id))) == [new.id]
+        details = db.session.scalars(
+            select(AuditEntry.detail)
+            .where(AuditEntry.action == "retention.purged")
+            .order_by(AuditEntry.id)
+        ).all()
+    assert [d["screenings"] for d in details] == [1, 0]
