@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, render_template, request
 from flask_login import current_user, login_required
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 
 from clinic import clock
 from clinic.admin import today
+from clinic.auth import management
 from clinic.auth.models import Role, User
 from clinic.booking.attendance import SORTS, client_records
 from clinic.catalog.models import Room, Technique, Therapist
 from clinic.extensions import db
+from clinic.paging import read_page, read_sort
 from clinic.scheduling.models import ClinicPolicy
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -51,20 +53,27 @@ def dashboard() -> str:
 
 @bp.route("/users")
 def users() -> str:
+    """Every account, with search, a role filter and sorting; each links to its page
+    (admin/user_views.py) for role changes and deactivation."""
     query = request.args.get("q", "").strip()[:100]
     role = request.args.get("role", "")
-    page = request.args.get("page", 1, type=int) or 1
-    stmt = select(User).order_by(User.name, User.id)
-    if role in {r.value for r in Role}:
-        stmt = stmt.where(User.role == Role(role))
-    else:
+    if role not in {r.value for r in Role}:
         role = ""
-    if query:
-        pattern = f"%{query.lower()}%"
-        stmt = stmt.where(or_(func.lower(User.name).like(pattern), User.email.like(pattern)))
-    pagination = db.paginate(stmt, page=max(page, 1), per_page=PAGE_SIZE, error_out=False)
+    sort, order = read_sort(request.args, management.SORTS, "name")
+    page = management.user_page(
+        search=query,
+        role=Role(role) if role else None,
+        sort=sort,
+        order=order,
+        page=read_page(request.args),
+    )
     return render_template(
-        "admin/users.html", pagination=pagination, query=query, role=role, roles=list(Role)
+        "admin/users.html",
+        page=page,
+        query=query,
+        role=role,
+        roles=list(Role),
+        sorts=management.SORTS,
     )
 
 
