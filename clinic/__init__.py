@@ -92,6 +92,7 @@ def register_blueprints(app: Flask) -> None:
     import clinic.admin.report_views
     import clinic.admin.technique_views
     import clinic.admin.therapist_views
+    import clinic.admin.user_views
     import clinic.api.bookings
     import clinic.api.catalog
     import clinic.auth.invitation_views

@@ -214,6 +214,9 @@ ROUTES: dict[str, tuple[str, dict]] = {
     "admin.edit_certification": ("/admin/certifications/1", ADMIN),
     "admin.delete_certification": ("/admin/certifications/1/delete", POST_ONLY),
     "admin.certification_expiry": ("/admin/certifications/expiry", ADMIN),
+    "admin.user": ("/admin/users/1", ADMIN),
+    "admin.change_user_role": ("/admin/users/1/role", POST_ONLY),
+    "admin.user_active": ("/admin/users/1/deactivate", POST_ONLY),
     # An invitation link that is not valid: the same answer for everyone.
     "auth.accept_invitation": ("/invitation/bad-token", answers(set(), others=400, anonymous=400)),
     # Reports (issue 8): the index, one report page and its CSV download.
