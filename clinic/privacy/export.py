@@ -14,19 +14,16 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import selectinload
 
 from clinic.audit.models import record as audit
 from clinic.auth.models import ApiToken, User
-from clinic.booking.models import Booking
 from clinic.calendars.models import CalendarFeed
-from clinic.catalog.models import Therapist
 from clinic.extensions import db
+from clinic.privacy import export_sessions
 from clinic.screening.consent import CONSENT_TEXT, CONSENT_VERSION
-from clinic.screening.models import PreVisitCheck, Screening, ScreeningOutcome, client_label
+from clinic.screening.models import Screening, ScreeningOutcome, client_label
 from clinic.screening.rules import questions
-from clinic.treatment.models import TreatmentNote
-from clinic.waitlist.models import WaitlistEntry, WaitlistOffer
 
 FORMAT_VERSION = 1
 
@@ -65,7 +62,7 @@ def build_export(
     """All of the user's data. For staff only their own account sections are filled: the
     clinic's records of their work are the clinic's to hand out."""
     iso = _Clock(timezone)
-    bookings = _bookings(user, iso, currency)
+    bookings = export_sessions.bookings(user, iso, currency)
     screenings = _screenings(user, iso)
     return {
         "format_version": FORMAT_VERSION,
@@ -90,7 +87,7 @@ def build_export(
         ],
         "screenings": screenings,
         "bookings": bookings,
-        "waitlist": _waitlist(user, iso),
+        "waitlist": export_sessions.waitlist(user, iso),
         "calendar_feed": _feed(user, iso),
         "api_tokens": [
             {
@@ -178,139 +175,6 @@ def _screenings(user: User, iso: _Clock) -> list[dict[str, Any]]:
             }
         )
     return result
-
-
-def _cancelled_by(booking: Booking) -> str | None:
-    if booking.cancelled_at is None:
-        return None
-    if booking.cancelled_by_id is None:
-        return "expired"
-    return "you" if booking.cancelled_by_id == booking.client_id else "the clinic"
-
-
-def _bookings(user: User, iso: _Clock, currency: str) -> list[dict[str, Any]]:
-    rows = db.session.scalars(
-        select(Booking)
-        .where(Booking.client_id == user.id)
-        .options(
-            joinedload(Booking.therapist).joinedload(Therapist.user),
-            joinedload(Booking.technique),
-            joinedload(Booking.room),
-        )
-        .order_by(Booking.starts_at, Booking.id)
-    ).all()
-    mine = select(Booking.id).where(Booking.client_id == user.id)
-    checks = {
-        c.booking_id: c
-        for c in db.session.scalars(select(PreVisitCheck).where(PreVisitCheck.booking_id.in_(mine)))
-    }
-    notes = {
-        n.booking_id: n
-        for n in db.session.scalars(
-            select(TreatmentNote)
-            .where(TreatmentNote.booking_id.in_(mine))
-            .options(joinedload(TreatmentNote.plan_technique))
-        )
-    }
-    result = []
-    for b in rows:
-        check, note = checks.get(b.id), notes.get(b.id)
-        result.append(
-            {
-                "id": b.id,
-                "technique": b.technique.name,
-                "duration_minutes": b.duration_minutes,
-                "therapist": b.therapist.user.name,
-                "room": b.room.name,
-                "starts_at": iso(b.starts_at),
-                "ends_at": iso(b.ends_at),
-                "status": b.status.value,
-                "price_minor": b.price_minor,
-                "currency": currency,
-                "cancellation_cutoff_hours": b.cancellation_cutoff_hours,
-                "booked_at": iso(b.created_at),
-                "series_id": b.series_id,
-                "cancellation": None
-                if b.cancelled_at is None
-                else {
-                    "cancelled_at": iso(b.cancelled_at),
-                    "by": _cancelled_by(b),
-                    "reason": b.cancel_reason,
-                    "late": b.late_cancellation,
-                },
-                "pre_visit_check": None
-                if check is None or check.answered_at is None
-                else {
-                    "answered_at": iso(check.answered_at),
-                    "answers": dict(check.answers),
-                    "outcome": check.outcome,
-                },
-                "treatment": None if note is None else _treatment(note),
-            }
-        )
-    return result
-
-
-def _treatment(note: TreatmentNote) -> dict[str, Any]:
-    # The private note is shown only to staff in the app, but it is health data about the
-    # client and part of what they have a right to see: it is in their export.
-    plan = None
-    if note.has_plan:
-        plan = {
-            "technique": note.plan_technique.name if note.plan_technique else None,
-            "duration_minutes": note.plan_duration_minutes,
-            "every": note.plan_every,
-            "sessions": note.plan_count,
-            "booked_series_id": note.plan_series_id,
-        }
-    return {"aftercare": note.aftercare, "therapist_note": note.private_note, "plan": plan}
-
-
-def _waitlist(user: User, iso: _Clock) -> list[dict[str, Any]]:
-    entries = db.session.scalars(
-        select(WaitlistEntry)
-        .where(WaitlistEntry.client_id == user.id)
-        .options(
-            joinedload(WaitlistEntry.technique),
-            joinedload(WaitlistEntry.therapist).joinedload(Therapist.user),
-        )
-        .order_by(WaitlistEntry.id)
-    ).all()
-    offers: dict[int, list[WaitlistOffer]] = defaultdict(list)
-    for offer in db.session.scalars(
-        select(WaitlistOffer)
-        .join(WaitlistEntry, WaitlistEntry.id == WaitlistOffer.entry_id)
-        .where(WaitlistEntry.client_id == user.id)
-        .options(joinedload(WaitlistOffer.therapist).joinedload(Therapist.user))
-        .order_by(WaitlistOffer.id)
-    ):
-        offers[offer.entry_id].append(offer)
-    return [
-        {
-            "technique": e.technique.name,
-            "duration_minutes": e.duration_minutes,
-            "therapist": e.therapist.user.name if e.therapist else None,
-            "weekdays": list(e.weekdays),
-            "day_parts": list(e.day_parts),
-            "joined_at": iso(e.created_at),
-            "left_at": iso(e.left_at),
-            "booked_booking_id": e.booked_id,
-            "offers": [
-                {
-                    "therapist": o.therapist.user.name,
-                    "starts_at": iso(o.starts_at),
-                    "duration_minutes": o.duration_minutes,
-                    "offered_at": iso(o.created_at),
-                    "expires_at": iso(o.expires_at),
-                    "outcome": o.outcome or "open",
-                    "decided_at": iso(o.decided_at),
-                    "booking_id": o.booking_id,
-                }
-                for o in offers[e.id]
-            ],
-        }
-        for e in entries
-    ]
 
 
 def _feed(user: User, iso: _Clock) -> dict[str, Any]:
