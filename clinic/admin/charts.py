@@ -40,7 +40,7 @@ class Series:
     """One coloured set of bars: a value per category, in the categories' order."""
 
     name: str
-    values: Sequence[float]
+    values: Sequence[float | None]  # None: no figure, drawn as no bar and labelled "—"
 
 
 def text(value: object) -> str:
@@ -74,12 +74,17 @@ def _nice_step(top: Fraction) -> Fraction:
     return next(m * power for m in (1, 2, 5, 10) if m * power >= raw)
 
 
-def _axis(top: Fraction, at_least: Fraction = Fraction(0)) -> tuple[Fraction, list[Fraction]]:
-    """The axis maximum (>= top, > 0) and its tick values, 0 included."""
+def _axis(
+    top: Fraction, at_least: Fraction = Fraction(0), *, whole: bool = False
+) -> tuple[Fraction, list[Fraction]]:
+    """The axis maximum (>= top, > 0) and its tick values, 0 included; `whole` keeps the
+    ticks on whole numbers (counts: no 0.2 of a booking)."""
     top = max(top, at_least)
     if top <= 0:
         top = Fraction(1)
     step = _nice_step(top)
+    if whole:
+        step = max(step, Fraction(1))
     axis_max = step * math.ceil(top / step)
     return axis_max, [step * i for i in range(int(axis_max / step) + 1)]
 
@@ -168,12 +173,16 @@ def bar_chart(
     n = len(categories)
     values = _values(series, n)
     tilted = n > 8
+    # Past about 16 labels they would overlap: name every k-th category (each bar's own
+    # title still names it).
+    every = max(math.ceil(n / 16), 1)
     label_h = 64.0 if tilted else 24.0
     if stacked:
         highest = max((sum(col, Fraction(0)) for col in zip(*values, strict=True)), default=0)
     else:
         highest = max((v for row in values for v in row), default=Fraction(0))
-    axis_max, ticks = _axis(Fraction(highest))
+    counts = all(v.denominator == 1 for row in values for v in row)
+    axis_max, ticks = _axis(Fraction(highest), whole=counts)
 
     legend_top = top + plot_h + label_h + (24 if category_label else 8)
     legend, legend_h = _legend(series, legend_top)
@@ -217,6 +226,8 @@ def bar_chart(
                 f'height="{_f(height)}" fill="{PALETTE[s % len(PALETTE)]}"><title>'
                 f"{text(category)}, {text(series[s].name)}: {text(number(row[c]))}</title></rect>"
             )
+        if c % every:
+            continue
         cx = left + c * band + band / 2
         ly = top + plot_h + 16
         turn = f' transform="rotate(-45 {_f(cx)} {_f(ly)})"' if tilted else ""
@@ -259,7 +270,8 @@ def horizontal_bar_chart(
     band = per_row * bar_h + 12
     plot_h = max(n * band, 48.0)
     highest = max((v for row in values for v in row), default=Fraction(0))
-    axis_max, ticks = _axis(highest, _amount(at_least))
+    counts = all(v.denominator == 1 for row in values for v in row)
+    axis_max, ticks = _axis(highest, _amount(at_least), whole=counts)
 
     legend_top = top + plot_h + (44 if value_label else 28)
     legend, legend_h = _legend(series if len(series) > 1 else [], legend_top)
@@ -292,7 +304,9 @@ def horizontal_bar_chart(
         for s, row in enumerate(values):
             width = _ratio(row[c], axis_max) * plot_w
             y = row_top + s * bar_h
-            label = f"{number(row[c])}{unit}"
+            raw = list(series[s].values)[c : c + 1]
+            # No figure (a rate with nothing to divide by) is not the same as zero.
+            label = f"{number(row[c])}{unit}" if raw and raw[0] is not None else "—"
             parts.append(
                 f'<rect class="bar" x="{_f(left)}" y="{_f(y)}" width="{_f(width)}" '
                 f'height="{_f(bar_h - 2)}" fill="{PALETTE[s % len(PALETTE)]}"><title>'

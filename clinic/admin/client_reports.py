@@ -114,8 +114,8 @@ def clients_per_week(period: Period, zone: ZoneInfo) -> Report:
     table = Table(
         "New and returning clients per week",
         [
-            Column("Week"),
-            Column("Starts"),
+            Column("Week", nowrap=True),
+            Column("Starts", nowrap=True),
             Column("New clients", True),
             Column("Returning clients", True),
             Column("Clients", True),

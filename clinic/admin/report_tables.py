@@ -22,6 +22,16 @@ class Column:
     label: str
     numeric: bool = False  # right-aligned on the page
     unit: str = ""  # shown after the number on the page ('%'), never in the CSV
+    nowrap: bool = False  # short codes such as weeks and dates, kept on one line
+
+    @property
+    def css(self) -> str:
+        """The cell's classes on the page: numbers right-aligned, none of them broken."""
+        return " ".join(
+            c
+            for c, on in (("text-end", self.numeric), ("text-nowrap", self.numeric or self.nowrap))
+            if on
+        )
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ apply. No statement is issued per therapist, technique, week or booking.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from datetime import datetime, time
+from datetime import date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -50,7 +50,7 @@ def bookings_per_week(period: Period, zone: ZoneInfo) -> Report:
             Booking.status != BookingStatus.CANCELLED, in_period(Booking.starts_at, start, end)
         )
     ).all()
-    counts: Counter[tuple[int, object]] = Counter(
+    counts: Counter[tuple[int, date]] = Counter(
         (technique, week_of(local_date(starts, zone))) for technique, starts in rows
     )
     used = {technique for technique, _ in counts}
@@ -74,8 +74,8 @@ def bookings_per_week(period: Period, zone: ZoneInfo) -> Report:
     table = Table(
         "Bookings per technique per week",
         [
-            Column("Week"),
-            Column("Starts"),
+            Column("Week", nowrap=True),
+            Column("Starts", nowrap=True),
             *(Column(n, numeric=True) for _, n in techniques),
             Column("Total", numeric=True),
         ],
@@ -157,7 +157,7 @@ def utilisation(period: Period, zone: ZoneInfo) -> Report:
         description=f"Booked minutes as a share of working minutes from {period.first} to "
         f"{period.last}, one bar per therapist. The table below has the numbers.",
         categories=[r[0] for r in rows],
-        series=[Series("Utilisation", [r[3] or 0 for r in rows])],
+        series=[Series("Utilisation", [r[3] for r in rows])],
         value_label="Utilisation (%)",
         unit="%",
         at_least=100,
@@ -254,8 +254,8 @@ def cancellations(period: Period, zone: ZoneInfo) -> Report:
                 f"from {period.first} to {period.last}. The table below has the numbers.",
                 categories=[r[0] for r in rows],
                 series=[
-                    Series("Cancellation rate", [r[3] or 0 for r in rows]),
-                    Series("No-show rate", [r[7] or 0 for r in rows]),
+                    Series("Cancellation rate", [r[3] for r in rows]),
+                    Series("No-show rate", [r[7] for r in rows]),
                 ],
                 value_label="Rate (%)",
                 unit="%",

@@ -208,3 +208,30 @@ def test_any_data_gives_a_well_formed_horizontal_chart(categories, series):
     for name in categories:
         kept = re.sub("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]", "", name)
         assert kept.replace("\r\n", "\n").replace("\r", "\n") in titles
+
+
+def test_no_figure_is_labelled_as_such_not_as_zero():
+    root = parse(
+        horizontal_bar_chart(
+            title="No-show rate",
+            description="d",
+            categories=["Anna", "David"],
+            series=[Series("No-show rate", [0.0, None])],
+            unit="%",
+        )
+    )
+    _, bars = plot_and_bars(root)
+    assert [w for _, _, w, _ in bars] == [0, 0]
+    labels = [t.text for t in root.iter(f"{SVG}text")]
+    assert "0%" in labels and "—" in labels
+
+
+def test_counts_get_whole_ticks_and_many_weeks_get_spaced_labels():
+    weeks = [f"2026-W{n:02d}" for n in range(1, 54)]
+    root = parse(weekly(categories=weeks, series=[Series("Sports", [1] + [0] * 52)]))
+    labels = [t.text for t in root.iter(f"{SVG}text")]
+    assert "0.2" not in labels and "0" in labels and "1" in labels
+    shown_weeks = [t for t in labels if t in weeks]
+    # Every 4th of 53 weeks: 14 labels, the first week among them; all 53 bars drawn.
+    assert len(shown_weeks) == 14 and shown_weeks[0] == "2026-W01"
+    assert len(plot_and_bars(root)[1]) == 53
