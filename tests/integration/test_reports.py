@@ -43,6 +43,7 @@ from clinic.auth.models import Role, User
 from clinic.booking.models import Booking, BookingStatus
 from clinic.catalog.models import Room
 from clinic.extensions import db
+from clinic.privacy.erasure import erase_account
 from clinic.scheduling.models import TimeOff
 from clinic.screening.models import Decision, Screening, ScreeningReview
 from tests.support import local, screen
@@ -146,15 +147,9 @@ def data_set(clinic, make_user):
                 ),
             ]
         )
-        # c3 deleted their account: the row stays, emptied, and their sessions still count.
-        c3 = db.session.get(User, clients["c3"])
-        c3.erased_at, c3.name, c3.email, c3.phone, c3.active = (
-            clinic.now(),
-            "",
-            f"erased-{c3.id}@invalid",
-            "",
-            False,
-        )
+        db.session.flush()
+        # c3 deletes their account: the row stays, emptied, and their past sessions count.
+        erase_account(db.session.get(User, clients["c3"]), now=clinic.now())
         db.session.commit()
     return clients
 
@@ -367,6 +362,9 @@ def test_screening_outcomes_and_decisions(clinic, data):
 
 
 def test_new_and_returning_clients_count_the_deleted_account(clinic, data):
+    with clinic.app.app_context():
+        c3 = db.session.get(User, data["c3"])
+        assert c3.erased_at is not None and "Client 3" not in c3.name
     admin = clinic.staff("admin")
     expected = [
         ["Week", "Starts", "New clients", "Returning clients", "Clients"],
