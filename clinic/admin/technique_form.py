@@ -18,6 +18,7 @@ from clinic.catalog.models import Pressure, Technique
 from clinic.catalog.pricing import PriceError, parse_price, price_input
 from clinic.catalog.techniques import TechniqueData
 from clinic.extensions import db
+from clinic.screening.models import Screening, ScreeningOutcome
 
 OPTION_ROWS = 6
 # Every length is a whole number of the booking's five-minute claim blocks (booking/models.py).
@@ -68,8 +69,8 @@ class TechniqueForm(FlaskForm):
         "Contraindication class",
         choices={Pressure.DEEP.value: "Deep pressure", Pressure.GENTLE.value: "Gentle"},
         validators=[InputRequired("Choose deep pressure or gentle.")],
-        description="Which column of the health screening's rules applies. Screenings already "
-        "answered keep the outcome they were given.",
+        description="Which column of the health screening's rules applies. It cannot change "
+        "once current screenings were judged for the technique.",
     )
     active = BooleanField(
         "Offered (bookable and shown on the public pages)",
@@ -101,6 +102,28 @@ class TechniqueForm(FlaskForm):
             taken = taken.where(Technique.id != self._technique.id)
         if db.session.scalar(taken.limit(1)) is not None:
             raise ValidationError("Another technique already uses this address name.")
+
+    def validate_pressure(self, field: RadioField) -> None:
+        """Stored screening outcomes were judged for the class the technique had: changing it
+        under them would leave a client booking deep pressure on a gentle technique's outcome."""
+        if self._technique is None or field.data == self._technique.pressure.value:
+            return
+        judged = db.session.scalar(
+            select(func.count())
+            .select_from(ScreeningOutcome)
+            .join(Screening, Screening.id == ScreeningOutcome.screening_id)
+            .where(
+                ScreeningOutcome.technique_id == self._technique.id,
+                Screening.superseded_at.is_(None),
+            )
+        )
+        if judged:
+            raise ValidationError(
+                f"{judged} current {'screening was' if judged == 1 else 'screenings were'} "
+                f"judged for this technique as {self._technique.pressure.value}; their outcomes "
+                "would no longer fit. Add a new technique with the other class and stop "
+                "offering this one."
+            )
 
     def validate(self, extra_validators: Any = None) -> bool:
         valid = super().validate(extra_validators)

@@ -266,8 +266,54 @@ def test_the_list_takes_the_same_statements_for_many_certificates(clinic: Clinic
     with count_queries(clinic.app) as many:
         assert len(rows(admin)) == 19
     assert len(many) == len(few)
-    with count_queries(clinic.app) as warnings:
-        admin.get("/admin/certifications/expiry")
+
+
+def test_the_warning_lists_take_the_same_statements_for_more_rows(
+    clinic: Clinic, make_therapist, make_client
+):
+    """One expiring certificate and one booking past an expiry, then four of each."""
+    clients = [make_client(f"c{n}@example.com").id for n in range(4)]
+
+    def add(n: int) -> None:
+        # A therapist whose certificate ends in 10 days, with a session booked 20 days on.
+        therapist = make_therapist(
+            "classic-massage", valid_until=MONDAY + timedelta(days=10), email=f"t{n}@example.com"
+        )
+        with clinic.app.app_context():
+            from clinic.booking.models import Booking
+            from clinic.catalog.models import Room
+
+            start = NOW + timedelta(days=20, hours=3 + n)
+            db.session.add(
+                Booking(
+                    client_id=clients[n],
+                    therapist_id=therapist.id,
+                    technique_id=clinic.ids["classic-massage"],
+                    room_id=db.session.scalar(select(Room.id)),
+                    starts_at=start,
+                    ends_at=start + timedelta(minutes=30),
+                    duration_minutes=30,
+                    price_minor=40000,
+                )
+            )
+            db.session.commit()
+
+    def lists() -> tuple[tuple[int, int], int]:
+        with count_queries(clinic.app) as statements, clinic.app.app_context():
+            expiring = expiring_certifications(MONDAY)
+            after = bookings_after_expiry(NOW, "Europe/Copenhagen")
+            for c in expiring:
+                assert c.therapist.user.name and c.technique.name
+            for b in after:
+                assert b.client.name and b.therapist.user.name and b.technique.name
+        return (len(expiring), len(after)), len(statements)
+
+    add(0)
+    one, few = lists()
+    for n in range(1, 4):
+        add(n)
+    four, many = lists()
+    assert (one, four) == ((1, 1), (4, 4))
+    assert few == many
     with clinic.app.app_context():
-        total = db.session.scalar(select(func.count()).select_from(Certification))
-    assert total == 19 and len(warnings) < 12
+        assert db.session.scalar(select(func.count()).select_from(Certification)) == 17

@@ -255,3 +255,34 @@ def test_the_list_takes_the_same_statements_for_many_techniques(clinic: Clinic):
     with count_queries(clinic.app) as many:
         assert len(list_rows(admin, sort="options")) == 13
     assert len(many) == len(few)
+
+
+def test_the_pressure_class_stays_while_screenings_were_judged_by_it(clinic: Clinic, ida: Person):
+    admin = clinic.staff("admin")
+    url = f"/admin/techniques/{clinic.ids['classic-massage']}"
+    with clinic.app.app_context():
+        t = db.session.get(Technique, clinic.ids["classic-massage"])
+        data = {
+            "name": t.name,
+            "slug": t.slug,
+            "summary": t.summary,
+            "description": t.description,
+            # Classic massage is gentle; Ida's and the demo client's screenings were judged so.
+            "pressure": "deep",
+            "active": "y",
+            "duration_1": "30",
+            "price_1": "400",
+        }
+    response = post_form(admin, url, data)
+    assert response.status_code == 200
+    assert "2 current screenings were judged for this technique as gentle" in (
+        response.get_data(as_text=True)
+    )
+    assert techniques(clinic)["classic-massage"][1] is Pressure.GENTLE
+    # A technique nobody was screened for yet takes a new class.
+    assert post_form(admin, "/admin/techniques/new", GOOD).status_code == 302
+    with clinic.app.app_context():
+        new_id = db.session.scalar(select(Technique.id).where(Technique.slug == GOOD["slug"]))
+    changed = post_form(admin, f"/admin/techniques/{new_id}", {**GOOD, "pressure": "deep"})
+    assert changed.status_code == 302
+    assert techniques(clinic)["hot-stone-massage"][1] is Pressure.DEEP
