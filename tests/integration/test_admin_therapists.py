@@ -16,6 +16,7 @@ from clinic.catalog.models import Room, Therapist
 from clinic.extensions import db
 from clinic.notify.models import OutboxMessage
 from tests.integration.test_booking import TUE_10, book, booked_id, params
+from tests.integration.test_booking_changes import move
 from tests.integration.test_catalog import count_queries
 from tests.support import DEMO_PASSWORD, NOW, Clinic, Mailbox, Person, login, post_form
 
@@ -203,14 +204,25 @@ def test_a_moved_booking_leaves_the_list_and_reactivation_restores_the_therapist
     clinic: Clinic, ida: Person
 ):
     booking_id = booked_id(book(ida.web, params(clinic)))
+    other = booked_id(book(ida.web, params(clinic, start=TUE_10 + timedelta(days=1))))
     admin = clinic.staff("admin")
     base = f"/admin/therapists/{clinic.ids['anna']}"
     post_form(admin, base + "/deactivate", {})
+    # The admin moves one session to Clara, at the same time, and cancels the other.
+    moved = move(admin, booking_id, TUE_10, clinic.ids["clara"])
+    assert moved.status_code == 302, moved.get_data(as_text=True)
+    cancelled = post_form(
+        admin,
+        f"/bookings/{other}/cancel",
+        {"reason": "Your therapist has left the clinic."},
+        page=f"/bookings/{other}",
+    )
+    assert cancelled.status_code == 302
     with clinic.app.app_context():
-        booking = db.session.get(Booking, booking_id)
-        booking.therapist_id = clinic.ids["david"]  # as a move to David would leave it
-        db.session.commit()
+        assert db.session.get(Booking, booking_id).therapist_id == clinic.ids["clara"]
+        assert db.session.get(Booking, other).status is BookingStatus.CANCELLED
         assert bookings_needing_new_therapist(NOW) == []
+    assert "No pending or confirmed bookings to come." in admin.get(base).get_data(as_text=True)
     assert post_form(admin, base + "/reactivate", {}, page=base).status_code == 302
     with clinic.app.app_context():
         therapist = db.session.get(Therapist, clinic.ids["anna"])
