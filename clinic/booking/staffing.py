@@ -72,7 +72,7 @@ def uncovered(
 def bookings_after_expiry(now: datetime, timezone: str) -> list[Booking]:
     """Pending and confirmed bookings not yet started, with an active therapist who holds no
     certificate for the technique valid on the session's date (in the clinic's zone): it
-    expired, or was deleted, before the session. Soonest first; six statements.
+    expired, or was deleted, before the session. Soonest first; at most seven statements.
 
     Deactivated therapists' bookings are left to bookings_needing_new_therapist.
     """
