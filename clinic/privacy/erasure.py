@@ -23,6 +23,7 @@ from clinic.audit.models import record as audit
 from clinic.auth.models import ApiToken, User
 from clinic.booking import changes, notices
 from clinic.booking.models import LIVE, Booking, IdempotencyKey
+from clinic.booking.operations import BookingError
 from clinic.calendars.models import CalendarFeed
 from clinic.catalog.models import Therapist
 from clinic.database import begin_write
@@ -72,6 +73,8 @@ def erase_account(user: User, *, now: datetime, ip: str = "") -> Erased:
     ErasureRefused for staff accounts (the clinic handles those) and erased ones.
     """
     begin_write()
+    # Two deletions at once (a double click): the second waits here, then sees the first's.
+    db.session.refresh(user, with_for_update=True)
     if not user.is_client:
         raise ErasureRefused(
             "Staff accounts are closed by the clinic: please ask an administrator."
@@ -119,12 +122,17 @@ def erase_account(user: User, *, now: datetime, ip: str = "") -> Erased:
         )
         .order_by(Booking.starts_at, Booking.id)
     ).all()
+    cancelled = 0
     for booking in upcoming:
-        changes.cancel(booking, by=user, reason=LEAVING_REASON, now=now, leaving=True)
+        try:
+            changes.cancel(booking, by=user, reason=LEAVING_REASON, now=now, leaving=True)
+        except BookingError:
+            continue  # cancelled or marked by the clinic a moment ago: nothing left to do
         notices.announce(booking, "cancelled", actor_id=user.id, detail={"account_erased": True})
+        cancelled += 1
 
     erased = Erased(
-        cancelled=len(upcoming),
+        cancelled=cancelled,
         kept_bookings=len(booking_ids),
         screenings=screenings,
         previsit_checks=checks,
