@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from datetime import timedelta
 
 from flask import Flask
 from playwright.sync_api import Page, expect
 
 from clinic.auth.models import User
 from clinic.clock import utcnow
+from tests.conftest import today
 from tests.e2e.journeys import Screenshot, flash, log_in, nav, path_is
 from tests.support import DEMO_PASSWORD, screen
 
@@ -47,8 +49,27 @@ def test_an_admin_approves_a_screening_from_the_start_page_and_opens_a_report(
     expect(page.locator("#today-review h3 .badge")).to_have_text("0")
     expect(page.locator("#today-review")).to_contain_text("None waiting.")
 
+    # This week's screenings in the report: Eva's waited for a review, the demo client's was clear.
+    page.get_by_role("link", name="Reports", exact=True).first.click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Reports")
+    this_week = today() - timedelta(days=today().weekday())
+    page.get_by_label("From", exact=True).fill(this_week.isoformat())
+    page.get_by_label("To", exact=True).fill((this_week + timedelta(days=6)).isoformat())
+    page.get_by_role("button", name="Show").click()
+    page.get_by_role("link", name="Screening outcomes").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Screening outcomes")
+    expect(page.locator("svg[role=img]").first).to_be_visible()
+    outcomes = page.locator("table").first
+    expect(outcomes.get_by_role("row", name="Needs review 1 50.0%", exact=True)).to_be_visible()
+    expect(outcomes.get_by_role("row", name="Clear 1 50.0%", exact=True)).to_be_visible()
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Download CSV").click()
+    assert download.value.suggested_filename.startswith("lindring-screenings-")
+    screenshot(page, "report")
+
     # The audit log says who approved which screening, from where.
-    page.get_by_role("link", name="Audit log").click()
+    page.get_by_role("link", name="Admin", exact=True).first.click()
+    page.get_by_role("link", name="Audit log").first.click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Audit log")
     page.get_by_label("Action").select_option("screening.")
     page.get_by_role("button", name="Filter").click()
