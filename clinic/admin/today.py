@@ -7,13 +7,15 @@ the size of the clinic.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload, selectinload
 
+from clinic.booking import staffing
 from clinic.booking.models import Booking, BookingStatus
+from clinic.catalog.expiry import expiring_certifications
 from clinic.extensions import db
 from clinic.notify.models import OutboxMessage
 from clinic.notify.outbox import MAX_ATTEMPTS
@@ -68,6 +70,25 @@ def urgent_screenings(now: datetime) -> Part:
     )
     count = db.session.scalar(select(func.count()).select_from(Screening).where(*where))
     return Part(count or 0, list(items))
+
+
+def _first(items: list[Any]) -> Part:
+    return Part(len(items), items[:SHOWN])
+
+
+def expiring_certificates(today: date) -> Part:
+    """Certificates running out in the next 60 days and not renewed yet, soonest first."""
+    return _first(expiring_certifications(today))
+
+
+def bookings_after_expiry(now: datetime, timezone: str) -> Part:
+    """Booked sessions whose therapist's certificate for the technique will have run out."""
+    return _first(staffing.bookings_after_expiry(now, timezone))
+
+
+def bookings_without_therapist(now: datetime) -> Part:
+    """Future sessions of deactivated therapists, to be moved to a colleague or cancelled."""
+    return _first(staffing.bookings_needing_new_therapist(now))
 
 
 def failed_emails_clause() -> tuple[Any, ...]:

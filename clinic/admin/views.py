@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, render_template, request
+from flask import Blueprint, abort, current_app, render_template, request
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
 
@@ -32,6 +32,7 @@ def _admins_only() -> None:
 def dashboard() -> str:
     """What needs a decision today first, then the clinic in numbers and where to manage it."""
     now = clock.utcnow()
+    zone = current_app.config["CLINIC_TIMEZONE"]
     counts = {
         role.value: n
         for role, n in db.session.execute(select(User.role, func.count()).group_by(User.role))
@@ -43,6 +44,9 @@ def dashboard() -> str:
         pending=today.pending_bookings(),
         urgent=today.urgent_screenings(now),
         failed=today.failed_emails(),
+        expiring=today.expiring_certificates(clock.local_today(zone)),
+        after_expiry=today.bookings_after_expiry(now, zone),
+        orphaned=today.bookings_without_therapist(now),
         given_up=today.given_up,
         counts=counts,
         techniques=db.session.scalar(select(func.count()).select_from(Technique)),

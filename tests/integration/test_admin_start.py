@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 
 from clinic.audit.models import AuditEntry
 from clinic.booking.models import Booking, BookingStatus
+from clinic.catalog.models import Therapist
 from clinic.extensions import db
 from clinic.notify.models import OutboxMessage
 from clinic.notify.outbox import MAX_ATTEMPTS
@@ -181,3 +182,30 @@ def test_a_failed_email_is_retried_at_the_real_server(clinic: Clinic, mailbox):
     assert "Every e-mail went out." in admin.get("/admin/emails").get_data(as_text=True)
     unknown = admin.post("/admin/emails/999999/retry", data={"csrf_token": csrf_token_from(page)})
     assert unknown.status_code == 404
+
+
+def test_the_start_page_lists_certificates_running_out_and_sessions_left_without_a_therapist(
+    clinic: Clinic, make_client
+):
+    from tests.integration.test_booking_changes import book
+
+    ida = make_client("ida@example.com")
+    with_anna = book(clinic, ida, TUESDAY_10, "anna", "sports-massage")
+    with_bo = book(clinic, ida, local(MONDAY + timedelta(days=2), "14:00"), "bo", "classic-massage")
+    with clinic.app.app_context():
+        anna = db.session.get(Therapist, clinic.ids["anna"])
+        [cert] = [c for c in anna.certifications if c.technique.slug == "sports-massage"]
+        cert.valid_until = MONDAY  # Tuesday's session falls after it
+        db.session.get(Therapist, clinic.ids["bo"]).active = False
+        db.session.commit()
+
+    html = clinic.staff("admin").get("/admin/").get_data(as_text=True)
+    orphaned = html[html.index('id="today-orphaned"') : html.index('id="today-review"')]
+    assert re.search(r"Sessions without a therapist <span[^>]*>1<", orphaned)
+    assert f'href="/bookings/{with_bo}"' in orphaned
+    assert f'href="/bookings/{with_bo}/reschedule?therapist=any"' in orphaned
+    certificates = html[html.index('id="today-certificates"') : html.index('id="today-emails"')]
+    assert "1 booked session falls after the therapist" in certificates
+    assert f'href="/bookings/{with_anna}"' in certificates
+    assert "Sports massage: valid until Monday 22 March 2027" in certificates
+    assert 'href="/admin/certifications/expiry"' in certificates
