@@ -105,6 +105,7 @@ def load_config(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
         "MAX_CONTENT_LENGTH": _int(environ, "MAX_CONTENT_LENGTH", 1024 * 1024),
         "PASSWORD_HASH_METHOD": environ.get("PASSWORD_HASH_METHOD", "scrypt"),
         "PASSWORD_RESET_MAX_AGE": _int(environ, "PASSWORD_RESET_MAX_AGE", 3600),
+        "INVITATION_MAX_AGE": _int(environ, "INVITATION_MAX_AGE", 7 * 24 * 3600),
         "API_TOKEN_MAX_AGE": _int(environ, "API_TOKEN_MAX_AGE", 30 * 24 * 3600),
         "BOOTSTRAP_SERVE_LOCAL": True,
         "MAIL_BACKEND": mail_backend,

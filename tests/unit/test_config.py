@@ -18,6 +18,8 @@ def test_development_defaults():
     assert config["CALENDAR_UID_DOMAIN"] == ""
     domain = load_config({"CALENDAR_UID_DOMAIN": " booking.clinic.dk "})["CALENDAR_UID_DOMAIN"]
     assert domain == "booking.clinic.dk"
+    assert config["INVITATION_MAX_AGE"] == 7 * 24 * 3600
+    assert load_config({"INVITATION_MAX_AGE": "3600"})["INVITATION_MAX_AGE"] == 3600
 
 
 def test_production_refuses_to_start_without_secret_key():
