@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
-from sqlalchemy import select
+from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import contains_eager, joinedload
 from werkzeug.wrappers import Response
@@ -23,6 +23,7 @@ from clinic.auth.access import roles_required
 from clinic.auth.models import Role, User
 from clinic.catalog.models import Room, Therapist
 from clinic.extensions import db
+from clinic.paging import paged, read_page, read_sort
 from clinic.scheduling import operations
 from clinic.scheduling.forms import (
     INTERVALS_PER_DAY,
@@ -199,15 +200,35 @@ def _therapist(therapist_id: int) -> Therapist:
     return found
 
 
+THERAPISTS_PER_PAGE = 50
+THERAPIST_SORTS = {
+    "name": ("Name", [func.lower(User.name)]),
+    "email": ("E-mail", [User.email]),
+    "active": ("Active", [Therapist.active, User.active, func.lower(User.name)]),
+}
+
+
 @admin_bp.route("/therapists")
 def therapists() -> str:
-    rows = db.session.scalars(
-        select(Therapist)
-        .join(Therapist.user)
-        .options(contains_eager(Therapist.user))
-        .order_by(User.name, Therapist.id)
+    """Every therapist, searched by name or e-mail, sorted and paged: two statements."""
+    query = request.args.get("q", "").strip()[:100]
+    sort, order = read_sort(request.args, THERAPIST_SORTS, "name")
+    stmt = select(Therapist).join(Therapist.user).options(contains_eager(Therapist.user))
+    if query:
+        pattern = f"%{query.lower()}%"
+        stmt = stmt.where(or_(func.lower(User.name).like(pattern), User.email.like(pattern)))
+    page = paged(
+        stmt,
+        sort_columns=THERAPIST_SORTS[sort][1],
+        tiebreak=Therapist.id,
+        sort=sort,
+        order=order,
+        page=read_page(request.args),
+        per_page=THERAPISTS_PER_PAGE,
     )
-    return render_template("scheduling/therapists.html", therapists=list(rows))
+    return render_template(
+        "scheduling/therapists.html", page=page, query=query, sorts=THERAPIST_SORTS
+    )
 
 
 @admin_bp.route("/therapists/<int:therapist_id>/hours", methods=["GET", "POST"])

@@ -271,3 +271,34 @@ def test_the_list_of_bookings_needing_a_therapist_takes_the_same_statements(
     assert (one, four) == (1, 4)
     assert few == many
     assert empty <= few
+
+
+def test_the_therapist_list_searches_sorts_and_pages_in_two_statements(
+    clinic: Clinic, make_therapist, monkeypatch
+):
+    admin = clinic.staff("admin")
+    names = lambda html: re.findall(r'href="/admin/therapists/\d+">([^<]+)</a>', html)  # noqa: E731
+    assert names(admin.get("/admin/therapists").get_data(as_text=True)) == [
+        "Anna Holm",
+        "Bo Lindqvist",
+        "Clara Nørgaard",
+        "David Skov",
+    ]
+    found = admin.get("/admin/therapists?q=CLARA@").get_data(as_text=True)
+    assert names(found) == ["Clara Nørgaard"] and "1 therapist matching" in found
+    backwards = admin.get("/admin/therapists?sort=name&order=desc").get_data(as_text=True)
+    assert names(backwards)[0] == "David Skov"
+    assert 'aria-sort="descending"' in backwards
+    odd = admin.get("/admin/therapists?sort=salary&page=-2").get_data(as_text=True)
+    assert names(odd)[0] == "Anna Holm"  # an unknown sort or page falls back to the first
+
+    monkeypatch.setattr("clinic.scheduling.views.THERAPISTS_PER_PAGE", 2)
+    with count_queries(clinic.app) as few:
+        first = admin.get("/admin/therapists").get_data(as_text=True)
+    for n in range(6):
+        make_therapist(email=f"t{n}@example.com", name=f"Zed {n}")
+    with count_queries(clinic.app) as many:
+        last = admin.get("/admin/therapists?page=5").get_data(as_text=True)
+    assert "Page 1 of 2" in first and "Page 5 of 5" in last
+    assert names(last) == ["Zed 4", "Zed 5"]
+    assert len(many) == len(few)
