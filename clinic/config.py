@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from limits import parse_many
+
 ENVIRONMENTS = ("development", "testing", "production")
 
 # Only for development and testing; production refuses to start without SECRET_KEY.
@@ -40,6 +42,49 @@ def _int(environ: Mapping[str, str], name: str, default: int) -> int:
         return int(raw)
     except ValueError:
         raise ConfigError(f"{name} must be a whole number, not {raw!r}") from None
+
+
+# Abuse limits: (setting, default), each "N per PERIOD" (limits' notation, e.g. "10 per hour").
+# Per IP address, and per account where one is known: the e-mail typed, or the signed-in user.
+RATE_LIMITS = {
+    "RATELIMIT_LOGIN_IP": "30 per 15 minutes",
+    "RATELIMIT_LOGIN_ACCOUNT": "10 per 15 minutes",
+    "RATELIMIT_REGISTER_IP": "10 per hour",
+    "RATELIMIT_REGISTER_ACCOUNT": "5 per hour",
+    "RATELIMIT_PASSWORD_RESET_IP": "10 per hour",
+    "RATELIMIT_PASSWORD_RESET_ACCOUNT": "3 per hour",
+    "RATELIMIT_TOKEN_IP": "30 per hour",
+    "RATELIMIT_TOKEN_ACCOUNT": "10 per hour",
+    "RATELIMIT_BOOKING_IP": "60 per hour",
+    "RATELIMIT_BOOKING_ACCOUNT": "20 per hour",
+}
+
+
+def _rate(environ: Mapping[str, str], name: str, default: str) -> str:
+    value = environ.get(name) or default
+    try:
+        parse_many(value)
+    except ValueError:
+        raise ConfigError(f"{name} must read like '10 per hour', not {value!r}") from None
+    return value
+
+
+def _rate_limit_settings(environ: Mapping[str, str]) -> dict[str, Any]:
+    settings: dict[str, Any] = {
+        # None: on, except under LINDRING_ENV=testing (resolved in clinic/ratelimits.py, after
+        # a test's own settings), so the suite's many logins from 127.0.0.1 are not refused.
+        "RATELIMIT_ENABLED": (
+            _bool(environ["RATELIMIT_ENABLED"], True) if environ.get("RATELIMIT_ENABLED") else None
+        ),
+        # memory:// counts per process; with several app servers share redis://HOST:6379.
+        "RATELIMIT_STORAGE_URI": environ.get("RATELIMIT_STORAGE_URI") or "memory://",
+        # Failed logins for one account: this many within the window lock it for the duration.
+        "LOGIN_LOCKOUT_THRESHOLD": _int(environ, "LOGIN_LOCKOUT_THRESHOLD", 5),
+        "LOGIN_LOCKOUT_WINDOW": _int(environ, "LOGIN_LOCKOUT_WINDOW", 15 * 60),
+        "LOGIN_LOCKOUT_DURATION": _int(environ, "LOGIN_LOCKOUT_DURATION", 15 * 60),
+    }
+    settings.update({name: _rate(environ, name, value) for name, value in RATE_LIMITS.items()})
+    return settings
 
 
 def normalise_database_url(url: str) -> str:
@@ -94,6 +139,7 @@ def load_config(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
         "SESSION_COOKIE_SAMESITE": "Lax",
         "REMEMBER_COOKIE_SECURE": production,
         "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
         "PREFERRED_URL_SCHEME": "https" if production else "http",
         # Where the site is, for links in e-mails written by commands run from cron.
         "PUBLIC_URL": environ.get("PUBLIC_URL", "http://127.0.0.1:5000").rstrip("/"),
@@ -103,6 +149,10 @@ def load_config(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
         # How many reverse proxies in front of the app set X-Forwarded-For/-Proto/-Host.
         "TRUSTED_PROXIES": _int(environ, "TRUSTED_PROXIES", 0),
         "MAX_CONTENT_LENGTH": _int(environ, "MAX_CONTENT_LENGTH", 1024 * 1024),
+        # A form may have at most this many fields, and its text fields (not files) at most this
+        # many bytes in memory; beyond either the answer is 413, never a 500.
+        "MAX_FORM_PARTS": _int(environ, "MAX_FORM_PARTS", 200),
+        "MAX_FORM_MEMORY_SIZE": _int(environ, "MAX_FORM_MEMORY_SIZE", 500 * 1024),
         "PASSWORD_HASH_METHOD": environ.get("PASSWORD_HASH_METHOD", "scrypt"),
         "PASSWORD_RESET_MAX_AGE": _int(environ, "PASSWORD_RESET_MAX_AGE", 3600),
         "INVITATION_MAX_AGE": _int(environ, "INVITATION_MAX_AGE", 7 * 24 * 3600),
@@ -128,4 +178,5 @@ def load_config(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
         "CALENDAR_FETCH_TIMEOUT": _int(environ, "CALENDAR_FETCH_TIMEOUT", 10),
         "CALENDAR_FETCH_MAX_BYTES": _int(environ, "CALENDAR_FETCH_MAX_BYTES", 2 * 1024 * 1024),
         "CALENDAR_FETCH_ALLOW_PRIVATE": _bool(environ.get("CALENDAR_FETCH_ALLOW_PRIVATE"), False),
+        **_rate_limit_settings(environ),
     }

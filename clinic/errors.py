@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, g, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-from clinic.extensions import db
+from clinic.extensions import db, login_manager
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +27,15 @@ MESSAGES = {
     422: ("That could not be used", "Something in what was sent is not valid."),
     429: ("Slow down", "Too many requests in a short time. Wait a little and try again."),
     500: ("Something went wrong on our side", "The error is logged. Please try again shortly."),
+    503: (
+        "We'll be back shortly",
+        "Lindring cannot reach its records just now. Nothing you sent was saved; "
+        "please try again in a minute.",
+    ),
 }
+
+# Seconds a client should wait before trying again while the database is unavailable.
+RETRY_AFTER = 30
 
 
 # Stable error codes for the JSON API, by HTTP status.
@@ -39,6 +49,7 @@ API_CODES = {
     422: "invalid",
     429: "too_many_requests",
     500: "server_error",
+    503: "unavailable",
 }
 
 
@@ -72,8 +83,25 @@ def handle_unexpected(error: Exception) -> tuple[object, int]:
     return _render(500)
 
 
+def handle_database_unavailable(error: OperationalError) -> tuple[object, int, dict[str, str]]:
+    """503 while the database cannot be reached or is locked; the pool's pre-ping reconnects
+    on a later request by itself once it is back."""
+    with contextlib.suppress(OperationalError):  # a lost connection has nothing to roll back
+        db.session.rollback()
+    # The page's menu asks who is logged in, which would query the database again.
+    if "_login_user" not in g:
+        g._login_user = login_manager.anonymous_user()
+    # The statement and its parameters stay out of the log: they may hold health data.
+    log.error(
+        "database unavailable on %s %s: %s", request.method, request.path, type(error.orig).__name__
+    )
+    body, code = _render(503)
+    return body, code, {"Retry-After": str(RETRY_AFTER)}
+
+
 def init_app(app: Flask) -> None:
     app.register_error_handler(CSRFError, handle_csrf_error)
     app.register_error_handler(HTTPException, handle_http_error)
     app.register_error_handler(InternalServerError, handle_unexpected)
     app.register_error_handler(Exception, handle_unexpected)
+    app.register_error_handler(OperationalError, handle_database_unavailable)

@@ -59,6 +59,7 @@ def bearer_required(*roles: Role) -> Callable[[F], F]:
             if row is None:
                 raise _unauthorized()
             g.api_token = row
+            g.api_user_id = row.user_id  # for the request log, read before any commit expires it
             if roles and row.user.role not in roles:
                 raise ApiError(403, "forbidden", "Your account cannot do this.")
             return view(*args, **kwargs)
