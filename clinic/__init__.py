@@ -48,7 +48,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
 
 def register_extensions(app: Flask) -> None:
-    from clinic import database, secret_links
+    from clinic import database, ratelimits, secret_links
     from clinic.notify import outbox
 
     secret_links.install_log_filter()
@@ -62,6 +62,7 @@ def register_extensions(app: Flask) -> None:
     login_manager.login_message = "Please log in to see that page."
     login_manager.login_message_category = "info"
     outbox.init_app(app)
+    ratelimits.init_app(app)
     database.init_app(app)
     _import_models()
 

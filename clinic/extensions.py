@@ -1,6 +1,8 @@
 """Flask extensions, created unbound here and bound to the app in `create_app`."""
 
 from flask_bootstrap import Bootstrap5
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_mailman import Mail
 from flask_migrate import Migrate
@@ -29,3 +31,6 @@ login_manager = LoginManager()
 csrf = CSRFProtect()
 bootstrap = Bootstrap5()
 mail = Mail()
+# Limits are declared on the views (clinic/ratelimits.py); storage and on/off come from config.
+# A moving window, so a burst at the edge of two windows cannot double the budget.
+limiter = Limiter(key_func=get_remote_address, strategy="moving-window", headers_enabled=False)

@@ -32,6 +32,7 @@ from clinic.booking.models import Booking, BookingStatus, IdempotencyKey
 from clinic.catalog.models import Therapist
 from clinic.database import begin_write
 from clinic.extensions import db
+from clinic.ratelimits import api_caller, limited
 
 # The whole body of POST /bookings; anything else is refused rather than silently ignored.
 BOOKING_FIELDS = ("technique", "duration", "therapist_id", "start")
@@ -257,6 +258,7 @@ def _as_writer(view: F) -> F:
 @bp.post("/bookings")
 @_as_writer
 @bearer_required(Role.CLIENT)
+@limited("booking", api_caller)
 def create_booking() -> Response:
     """201 with the booking; 403 screening_required / screening_blocks; 409; 422."""
     key = _idempotency_key()

@@ -18,9 +18,11 @@ from clinic.api import ApiError, clinic_time
 from clinic.api.auth import api_user, bearer_required, current_token
 from clinic.audit.models import record as audit
 from clinic.auth import operations as accounts
+from clinic.auth import signin
 from clinic.auth.models import Role
 from clinic.database import begin_write
 from clinic.extensions import db
+from clinic.ratelimits import json_email, limited
 from clinic.screening import notices
 from clinic.screening import operations as screenings
 from clinic.screening.models import Screening, ScreeningOutcome
@@ -68,6 +70,7 @@ def _screening_json(screening: Screening) -> dict[str, Any]:
 
 
 @bp.post("/tokens")
+@limited("token", json_email)
 def issue_token() -> tuple[Response, int]:
     body = _json_object()
     problems = {
@@ -79,9 +82,17 @@ def issue_token() -> tuple[Response, int]:
         raise ApiError(
             422, "invalid_fields", "Send email and password, both as strings.", problems=problems
         )
-    user = accounts.authenticate(body["email"], body["password"])
+    user = signin.attempt_login(
+        body["email"],
+        body["password"],
+        now=clock.utcnow(),
+        ip=request.remote_addr or "",
+        policy=signin.lockout_policy(),
+    )
     if user is None:
-        # One answer for an unknown e-mail, a wrong password and an inactive account.
+        # The failure counts towards a lock here too; committed before the refusal rolls back.
+        db.session.commit()
+        # One answer for an unknown e-mail, a wrong password, an inactive and a locked account.
         raise ApiError(
             401,
             "invalid_credentials",

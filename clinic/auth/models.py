@@ -49,6 +49,11 @@ class User(UserMixin, db.Model):
     # Set when the client deleted their account: the row stays, emptied of personal data, so
     # past bookings still count in the reports.
     erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Failed logins since `failed_login_since`; enough of them lock logins until
+    # `locked_until` (rules in auth/lockout.py). Reset by a good login or a new password.
+    failed_logins: Mapped[int] = mapped_column(default=0, server_default="0")
+    failed_login_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     def __repr__(self) -> str:
         return f"<User {self.id} {self.email} {self.role.value}>"
@@ -66,6 +71,12 @@ class User(UserMixin, db.Model):
     def end_all_sessions(self) -> None:
         """Make every login cookie of this user stop working (logout, password change)."""
         self.session_token = new_session_token()
+
+    def clear_login_failures(self) -> None:
+        """Forget failed logins and lift a lock (a good login, a new password)."""
+        self.failed_logins = 0
+        self.failed_login_since = None
+        self.locked_until = None
 
     @property
     def is_client(self) -> bool:

@@ -52,12 +52,13 @@ def authenticate(email: str, password: str) -> User | None:
 
 
 def set_password(user: User, password: str) -> None:
-    """Change the password and end every session holding the old login cookie."""
+    """Change the password, end every session holding the old login cookie, lift a lock."""
     problem = policy_problem(password, email=user.email, name=user.name)
     if problem:
         raise AccountError(problem)
     user.password_hash = hash_password(password)
     user.end_all_sessions()
+    user.clear_login_failures()  # a new password lifts a lock
     db.session.flush()
 
 

@@ -15,7 +15,8 @@ from flask import (
 from flask_login import current_user, login_required, login_user, logout_user
 from werkzeug.wrappers import Response
 
-from clinic.auth import operations
+from clinic import clock
+from clinic.auth import operations, signin
 from clinic.auth.access import is_safe_next
 from clinic.auth.forms import (
     ChangePasswordForm,
@@ -30,6 +31,7 @@ from clinic.auth.models import User, normalise_email
 from clinic.auth.passwords import verify_password
 from clinic.extensions import db
 from clinic.notify.outbox import queue_email, render_email
+from clinic.ratelimits import limited, typed_email
 
 bp = Blueprint("auth", __name__)
 
@@ -47,6 +49,7 @@ def _home_for(user: User) -> str:
 
 
 @bp.route("/register", methods=["GET", "POST"])
+@limited("register", typed_email)
 def register() -> str | Response:
     if current_user.is_authenticated:
         return redirect(url_for("catalog.home"))
@@ -70,15 +73,23 @@ def register() -> str | Response:
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@limited("login", typed_email)
 def login() -> str | Response:
     next_url = request.args.get("next")
     if current_user.is_authenticated:
         return redirect(next_url if is_safe_next(next_url) else _home_for(current_user))
     form = LoginForm()
     if form.validate_on_submit():
-        user = operations.authenticate(form.email.data, form.password.data)
+        user = signin.attempt_login(
+            form.email.data,
+            form.password.data,
+            now=clock.utcnow(),
+            ip=request.remote_addr or "",
+            policy=signin.lockout_policy(),
+        )
+        db.session.commit()  # keeps a failure's count, or a good login's cleared one
         if user is None:
-            # Same words for an unknown e-mail and a wrong password.
+            # Same words for an unknown e-mail, a wrong password and a locked account.
             form.password.errors.append("The e-mail address or the password is not right.")
         else:
             _start_session(user)
@@ -105,6 +116,7 @@ def logout() -> str | Response:
 
 
 @bp.route("/password/forgot", methods=["GET", "POST"])
+@limited("password_reset", typed_email)
 def forgot_password() -> str | Response:
     form = ForgotPasswordForm()
     if form.validate_on_submit():

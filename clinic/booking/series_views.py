@@ -41,6 +41,7 @@ from clinic.booking.signals import series_booked
 from clinic.booking.views import bp, request_from_args
 from clinic.database import begin_write
 from clinic.extensions import db
+from clinic.ratelimits import limited, page_user
 from clinic.scheduling.models import ClinicPolicy
 from clinic.screening.operations import booking_gate
 from clinic.templating import format_local_datetime
@@ -170,6 +171,7 @@ def _booked_message(booked: list[Booking]) -> str:
 
 @bp.route("/book/series", methods=["GET", "POST"])
 @roles_required(Role.CLIENT)
+@limited("booking", page_user)
 def series() -> str | Response | tuple[str, int]:
     """Plan a series from a first session's time; POST books the ticked dates, all or none."""
     req = request_from_args(request.args)

@@ -40,6 +40,7 @@ from clinic.booking.models import Booking, BookingStatus, IdempotencyKey
 from clinic.catalog.models import Technique, Therapist
 from clinic.extensions import db
 from clinic.headers import no_store
+from clinic.ratelimits import limited, page_user
 from clinic.scheduling.models import ClinicPolicy
 from clinic.screening.operations import booking_gate, current_screening, notes_for_session
 
@@ -165,6 +166,7 @@ def request_from_args(args) -> operations.Request | None:
 
 @bp.route("/book/confirm", methods=["GET", "POST"])
 @roles_required(Role.CLIENT)
+@limited("booking", page_user)
 def confirm() -> str | Response | tuple[str, int]:
     """Show what will be booked, with price and cancellation policy; POST books it."""
     req = request_from_args(request.args)
