@@ -6,6 +6,7 @@ over http and over https (directly, and behind a trusted proxy saying so).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from http.cookies import SimpleCookie
 
 import pytest
@@ -56,8 +57,19 @@ def test_over_https_every_answer_carries_hsts(client, kind, path, status):
     assert response.headers["Strict-Transport-Security"] == "max-age=31536000"
 
 
-def _app(database_url: str, **overrides: object) -> Flask:
-    return create_app(base_config(database_url, **overrides))
+@pytest.fixture
+def make_app(app: Flask, database_url: str) -> Iterator[Callable[..., Flask]]:
+    """Another app on the test database with some settings changed; its pool is closed after."""
+    made: list[Flask] = []
+
+    def make(**overrides: object) -> Flask:
+        made.append(create_app(base_config(database_url, **overrides)))
+        return made[-1]
+
+    yield make
+    for other in made:
+        with other.app_context():
+            db.engine.dispose()
 
 
 @pytest.mark.parametrize(
@@ -67,10 +79,8 @@ def _app(database_url: str, **overrides: object) -> Flask:
         (0, False),  # no trusted proxy: anyone could send that header, so it is ignored
     ],
 )
-def test_hsts_behind_a_proxy_follows_x_forwarded_proto_only_when_trusted(
-    app, database_url, proxies, hsts
-):
-    proxied = _app(database_url, TRUSTED_PROXIES=proxies)
+def test_hsts_behind_a_proxy_follows_x_forwarded_proto_only_when_trusted(make_app, proxies, hsts):
+    proxied = make_app(TRUSTED_PROXIES=proxies)
     response = proxied.test_client().get("/", headers={"X-Forwarded-Proto": "https"})
     assert response.status_code == 200
     assert ("Strict-Transport-Security" in response.headers) is hsts
@@ -110,8 +120,8 @@ def test_production_settings_make_both_cookies_secure_httponly_and_lax():
         assert load_config({"LINDRING_ENV": env})["SESSION_COOKIE_SECURE"] is False
 
 
-def test_with_secure_cookies_the_login_cookie_is_sent_with_secure(app, database_url, make_user):
-    secure = _app(database_url, SESSION_COOKIE_SECURE=True)
+def test_with_secure_cookies_the_login_cookie_is_sent_with_secure(make_app, make_user):
+    secure = make_app(SESSION_COOKIE_SECURE=True)
     web = secure.test_client()
     user = make_user()
     page = web.get("/login", base_url="https://localhost").get_data(as_text=True)
