@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, g, request, session
+from flask import Response, g, request, session
 
 # Everything, scripts and styles included, comes from this site; no inline code runs.
 CONTENT_SECURITY_POLICY = (
@@ -24,6 +24,7 @@ PRIVATE_AREAS = (
     "/calendar",
     "/invitation",
     "/login",
+    "/logout",
     "/my",
     "/password",
     "/register",
@@ -34,10 +35,13 @@ PRIVATE_AREAS = (
 )
 
 
-def _private(path: str) -> bool:
-    if _logged_in():
-        return True
+def in_private_area(path: str) -> bool:
+    """True for a path in one of PRIVATE_AREAS (the area itself or anything below it)."""
     return any(path == area or path.startswith(area + "/") for area in PRIVATE_AREAS)
+
+
+def _private(path: str) -> bool:
+    return _logged_in() or in_private_area(path)
 
 
 def _logged_in() -> bool:
@@ -66,11 +70,6 @@ def add_security_headers(response: Response) -> Response:
 
 def no_store(response: Response) -> Response:
     """Keep a page with health data or a secret out of every cache: a shared computer's
-    browser, a proxy."""
+    browser, a proxy. add_security_headers calls it for every private answer; a view need not."""
     response.headers["Cache-Control"] = "no-store"
     return response
-
-
-def no_store_for(blueprint: Blueprint) -> None:
-    """Send every page of this blueprint with `Cache-Control: no-store`."""
-    blueprint.after_request(no_store)

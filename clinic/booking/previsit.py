@@ -34,7 +34,6 @@ from clinic.booking import notices, operations, previsit_checks
 from clinic.booking.models import Booking
 from clinic.booking.previsit_checks import ANSWER_KEYS, CANCELLED, SYMPTOMS, State
 from clinic.extensions import db
-from clinic.headers import no_store_for
 from clinic.screening.forms import YES_NO
 from clinic.screening.models import PreVisitCheck
 
@@ -68,9 +67,6 @@ class CheckForm(FlaskForm):
 
 
 # --- keeping the token out of the pages' caches and the logs --------------------------------
-
-
-no_store_for(bp)  # the answers and the advice are health data
 
 
 # --- the page -------------------------------------------------------------------------------

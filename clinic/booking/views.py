@@ -39,7 +39,6 @@ from clinic.booking.forms import BookForm, CancelForm, MarkForm, SlotSearchForm
 from clinic.booking.models import Booking, BookingStatus, IdempotencyKey
 from clinic.catalog.models import Technique, Therapist
 from clinic.extensions import db
-from clinic.headers import no_store
 from clinic.ratelimits import limited, page_user
 from clinic.scheduling.models import ClinicPolicy
 from clinic.screening.operations import booking_gate, current_screening, notes_for_session
@@ -299,8 +298,8 @@ def show(booking_id: int) -> Response:
         mark_form=MarkForm(),
         confirm_form=ConfirmForm(),
     )
-    # Staff see screening and treatment notes here.
-    return no_store(make_response(page))
+    # Staff see screening and treatment notes here: sent with no-store, as all of /bookings.
+    return make_response(page)
 
 
 @bp.route("/my/bookings")

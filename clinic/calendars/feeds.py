@@ -23,7 +23,6 @@ from clinic.booking.views import load_booking
 from clinic.calendars.export import booking_filename, booking_ics, feed_ics
 from clinic.calendars.models import CalendarFeed
 from clinic.extensions import db
-from clinic.headers import no_store
 
 bp = Blueprint("feeds", __name__)
 
@@ -85,7 +84,6 @@ def _calendar_response(text: str, *, filename: str, attachment: bool) -> Respons
     response = Response(text, content_type="text/calendar; charset=utf-8")
     disposition = "attachment" if attachment else "inline"
     response.headers["Content-Disposition"] = f'{disposition}; filename="{filename}"'
-    no_store(response)  # private calendar data
     response.headers["X-Robots-Tag"] = "noindex"
     return response
 
@@ -136,7 +134,7 @@ def regenerate() -> Response:
     )
     db.session.commit()
     response = Response(_settings_page(token=token, created=created))
-    return no_store(response)  # the page carries the secret URL
+    return response  # sent with no-store (clinic.headers): it carries the secret URL
 
 
 @bp.post("/account/calendar/delete")

@@ -29,7 +29,6 @@ from clinic.booking.models import Booking
 from clinic.calendars.agenda import Agenda, load_agenda
 from clinic.catalog.models import Room, Therapist
 from clinic.extensions import db
-from clinic.headers import no_store_for
 
 bp = Blueprint("calendar", __name__)
 
@@ -38,9 +37,6 @@ EARLIEST = date(2000, 1, 1)
 LATEST = date(2099, 12, 31)
 
 Link = Callable[[date | None], str]  # a page of the calendar for a date; None: today's
-
-
-no_store_for(bp)  # screening notes
 
 
 def _today() -> date:

@@ -28,13 +28,11 @@ from clinic.auth.models import User
 from clinic.booking.models import LIVE, Booking
 from clinic.catalog.models import Therapist
 from clinic.extensions import db
-from clinic.headers import no_store_for
 from clinic.privacy.erasure import ErasureRefused, erase_account
 from clinic.privacy.export import export_data
 from clinic.privacy.forms import DeleteAccountForm, DownloadForm
 
 bp = Blueprint("privacy", __name__)
-no_store_for(bp)
 
 # Set in the (new, empty) session after a deletion, so that only the person who just deleted
 # their account sees the confirmation.

@@ -36,7 +36,6 @@ from clinic.booking.series import EVERY_LABELS
 from clinic.booking.signals import series_booked
 from clinic.catalog.models import TechniqueOption, Therapist
 from clinic.extensions import db
-from clinic.headers import no_store_for
 from clinic.notify.outbox import queue_email, render_email
 from clinic.scheduling.models import ClinicPolicy
 from clinic.treatment import operations
@@ -50,9 +49,6 @@ BOOKING_ID = "<int(max=2147483647):booking_id>"
 
 SUBJECT_FIRST = "Your aftercare after today's session"
 SUBJECT_CHANGED = "Your aftercare advice has been updated"
-
-
-no_store_for(bp)  # private treatment notes
 
 
 def _me() -> User:

@@ -28,15 +28,11 @@ from clinic.booking.operations import BookingError, with_retries
 from clinic.catalog.models import Technique, Therapist
 from clinic.database import begin_write
 from clinic.extensions import db
-from clinic.headers import no_store_for
 from clinic.waitlist import claims, operations
 from clinic.waitlist.forms import DAY_PART_LABELS, ButtonForm, JoinForm
 from clinic.waitlist.models import WaitlistEntry, WaitlistOffer
 
 bp = Blueprint("waitlist", __name__)
-
-
-no_store_for(bp)  # claim links and a client's wishes are personal
 
 
 @bp.context_processor

@@ -18,6 +18,7 @@ from clinic import create_app
 from clinic.auth.models import User
 from clinic.config import load_config
 from clinic.extensions import db
+from clinic.headers import in_private_area
 from tests.conftest import base_config
 from tests.support import TEST_PASSWORD, Clinic, Person, csrf_token_from, login, post_form
 
@@ -289,3 +290,30 @@ def test_public_pages_for_someone_not_logged_in_may_be_cached(client, path):
     response.close()
     assert response.status_code == 200
     assert "no-store" not in response.headers.get("Cache-Control", "")
+
+
+# The only routes outside the private areas: the public catalogue, assets and the health check.
+PUBLIC_ENDPOINTS = {
+    "catalog.home",
+    "catalog.techniques",
+    "catalog.technique",
+    "catalog.therapists",
+    "catalog.therapist",
+    "static",
+    "bootstrap.static",
+    "healthz",
+}
+
+
+def test_every_route_but_the_public_ones_is_in_a_private_area(app):
+    """A new route outside the private areas fails here: add its area to PRIVATE_AREAS (or, if
+    it holds nothing personal, to PUBLIC_ENDPOINTS)."""
+    outside = sorted(
+        rule.endpoint
+        for rule in app.url_map.iter_rules()
+        if rule.endpoint not in PUBLIC_ENDPOINTS and not in_private_area(rule.rule)
+    )
+    assert outside == []
+    assert not any(
+        in_private_area(r.rule) for r in app.url_map.iter_rules() if r.endpoint in PUBLIC_ENDPOINTS
+    )
