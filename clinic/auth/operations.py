@@ -43,7 +43,10 @@ def create_user(
 
 
 def authenticate(email: str, password: str) -> User | None:
-    """The active user with this e-mail and password, or None; unknown and wrong look alike."""
+    """The active user with this e-mail and password, or None; unknown and wrong look alike.
+
+    It neither counts failures nor heeds a lock: logins go through auth/signin.attempt_login.
+    """
     user = User.by_email(email)
     ok = verify_password(user.password_hash if user else None, password)
     if user is None or not ok or not user.active:
