@@ -127,6 +127,34 @@ def test_after_the_database_comes_back_the_next_request_works_by_itself(
         db.engine.dispose()
 
 
+def test_a_locked_sqlite_database_answers_503_then_works_once_unlocked(
+    database_url: str, app: Flask, tmp_path: Path
+):
+    if make_url(database_url).get_backend_name() != "sqlite":
+        pytest.skip("SQLite's file lock; PostgreSQL queues writers on row locks instead")
+    path = tmp_path / "lindring.db"
+    _copy_sqlite(database_url, path)
+    locked = create_app(base_config(f"sqlite:///{path}"))
+    web = locked.test_client()
+    token = csrf_token_from(web.get("/login").get_data(as_text=True))
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")  # another process holds the write lock
+    try:
+        # After the busy timeout (10 s, clinic.database) the writer gives up: 503, not 500.
+        response = web.post(
+            "/login", data={"email": "ida@example.com", "password": "x", "csrf_token": token}
+        )
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == "30"
+    assert "be back shortly" in response.get_data(as_text=True)
+    assert web.get("/techniques").status_code == 200
+    with locked.app_context():
+        db.engine.dispose()
+
+
 def _recover_postgresql(database_url: str, app: Flask) -> None:
     # The app's pooled connections are killed and new ones refused, as when the server
     # restarts; then connections are allowed again.
