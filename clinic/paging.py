@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Select, func, select
 
 from clinic.extensions import db
+from clinic.numbers import whole_number
 
 PAGE_SIZE = 50
 
@@ -39,10 +40,8 @@ def read_sort(args: Mapping[str, str], sorts: Mapping[str, Any], default: str) -
 
 
 def read_page(args: Mapping[str, str]) -> int:
-    try:
-        return max(int(args.get("page", 1)), 1)
-    except ValueError:
-        return 1
+    """The page asked for; 1 for anything but a whole number a database offset can hold."""
+    return max(whole_number(args.get("page")) or 1, 1)
 
 
 def paged(

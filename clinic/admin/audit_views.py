@@ -14,6 +14,7 @@ from clinic.admin.forms import AuditFilterForm
 from clinic.admin.views import PAGE_SIZE, bp
 from clinic.audit import log
 from clinic.audit.models import AuditEntry
+from clinic.paging import read_page
 
 
 def _subject_link(entry: AuditEntry) -> str | None:
@@ -45,7 +46,7 @@ def audit_log() -> str:
     form = AuditFilterForm(request.args)
     actions, kinds = log.known_values()
     form.set_choices(actions, log.action_prefixes(actions), kinds)
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    page = read_page(request.args)
     zone = ZoneInfo(current_app.config["CLINIC_TIMEZONE"])
     asked = bool(request.args.keys() - {"page"})
     if asked and not form.validate():

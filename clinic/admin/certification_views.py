@@ -21,6 +21,7 @@ from clinic.catalog import certifications as operations
 from clinic.catalog.expiry import WARN_DAYS, expiring_certifications
 from clinic.catalog.models import Certification, Therapist
 from clinic.extensions import db
+from clinic.numbers import whole_number
 from clinic.paging import read_page, read_sort
 
 
@@ -47,10 +48,8 @@ def _certification(certification_id: int) -> Certification:
 
 
 def _therapist_filter() -> Therapist | None:
-    wanted = request.args.get("therapist", "")
-    if not wanted.isdigit():
-        return None
-    return db.session.get(Therapist, int(wanted))
+    wanted = whole_number(request.args.get("therapist"))
+    return None if wanted is None else db.session.get(Therapist, wanted)
 
 
 @bp.route("/certifications")

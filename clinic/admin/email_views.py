@@ -14,13 +14,14 @@ from clinic.audit.models import record as audit
 from clinic.extensions import db
 from clinic.notify import outbox
 from clinic.notify.models import OutboxMessage
+from clinic.paging import read_page
 from clinic.scheduling.forms import ButtonForm
 
 
 @bp.route("/emails")
 def failed_emails() -> str:
     """Unsent e-mails that failed at least once, newest first; bodies are never shown here."""
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    page = read_page(request.args)
     stmt = (
         select(OutboxMessage)
         .where(*today.failed_emails_clause())

@@ -18,6 +18,7 @@ from clinic.catalog.models import Pressure, Technique
 from clinic.catalog.pricing import PriceError, parse_price, price_input
 from clinic.catalog.techniques import TechniqueData
 from clinic.extensions import db
+from clinic.numbers import whole_number
 from clinic.screening.models import Screening, ScreeningOutcome
 
 OPTION_ROWS = 6
@@ -170,10 +171,10 @@ def _minutes(field: Field, text: str, seen: dict[int, int], row: int) -> int | N
     if not text:
         field.errors.append("Give the length in minutes, or clear the price too.")
         return None
-    if not text.isdigit() or not 0 < int(text) <= MAX_DURATION:
+    minutes = whole_number(text)
+    if minutes is None or not 0 < minutes <= MAX_DURATION:
         field.errors.append(f"Enter whole minutes from {DURATION_STEP} to {MAX_DURATION}.")
         return None
-    minutes = int(text)
     if minutes % DURATION_STEP:
         field.errors.append(f"Use a multiple of {DURATION_STEP} minutes, like 30, 45 or 60.")
         return None

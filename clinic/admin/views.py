@@ -88,7 +88,7 @@ def clients() -> str:
     sort = request.args.get("sort", "name")
     if sort not in SORTS:
         sort = "name"
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    page = read_page(request.args)
     records, total = client_records(search=query, sort=sort, page=page, per_page=PAGE_SIZE)
     pages = max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1)
     return render_template(

@@ -332,11 +332,12 @@ def list_bookings() -> Response:
         limit = 0
     if not 1 <= limit <= MAX_LIMIT:
         problems["limit"] = f"a whole number from 1 to {MAX_LIMIT}"
-    first_day = None
+    zone = ZoneInfo(current_app.config["CLINIC_TIMEZONE"])
+    earliest = None
     if request.args.get("from") is not None:
         try:
-            first_day = date.fromisoformat(request.args["from"])
-        except ValueError:
+            earliest = local_midnight(date.fromisoformat(request.args["from"]), zone)
+        except (ValueError, OverflowError):  # OverflowError: 0001-01-01 has no UTC midnight
             problems["from"] = "a date as YYYY-MM-DD"
     if problems:
         raise ApiError(
@@ -354,9 +355,8 @@ def list_bookings() -> Response:
         query = query.where(visible)
     if status is not None:
         query = query.where(Booking.status == BookingStatus(status))
-    if first_day is not None:
-        zone = ZoneInfo(current_app.config["CLINIC_TIMEZONE"])
-        query = query.where(Booking.starts_at >= local_midnight(first_day, zone))
+    if earliest is not None:
+        query = query.where(Booking.starts_at >= earliest)
     found = [_booking_json(b) for b in db.session.scalars(query)]
     db.session.commit()  # the token's last use
     return jsonify(found)

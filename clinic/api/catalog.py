@@ -16,6 +16,7 @@ from clinic.auth.models import User
 from clinic.booking.availability import search_slots
 from clinic.catalog.models import Certification, Technique, Therapist
 from clinic.extensions import db
+from clinic.numbers import whole_number
 from clinic.scheduling.models import ClinicPolicy
 
 MAX_RANGE_DAYS = 93
@@ -121,7 +122,7 @@ def slots() -> Response:
     first_day, last_day = _date("from", problems), _date("to", problems)
     therapist_id = None
     if request.args.get("therapist") is not None:
-        therapist_id = request.args.get("therapist", type=int)
+        therapist_id = whole_number(request.args.get("therapist"))
         if therapist_id is None or db.session.get(Therapist, therapist_id) is None:
             problems["therapist"] = "no such therapist; GET /api/v1/therapists lists them"
     today = clock.local_today(timezone)

@@ -26,6 +26,7 @@ from clinic.booking.views import DAYS_PER_PAGE, bp, load_booking, signed_in_user
 from clinic.catalog.models import Therapist
 from clinic.database import begin_write
 from clinic.extensions import db
+from clinic.numbers import whole_number
 from clinic.scheduling.models import ClinicPolicy
 from clinic.screening.models import Decision, Screening, ScreeningReview
 from clinic.screening.signals import review_decided
@@ -120,8 +121,8 @@ def _reschedule_page(
     therapist_id: int | None = booking.therapist_id
     if any_therapist and wanted == "any":
         therapist_id = None
-    elif any_therapist and wanted.isdigit():
-        therapist_id = int(wanted)
+    elif any_therapist and whole_number(wanted) is not None:
+        therapist_id = whole_number(wanted)
 
     policy = ClinicPolicy.current()
     today = clock.local_today(timezone)

@@ -15,6 +15,8 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, Optional
 
+from clinic.numbers import whole_number
+
 
 class SlotSearchForm(FlaskForm):
     """The GET form of /book: what, how long, with whom, from when. Reading needs no CSRF."""
@@ -72,4 +74,4 @@ class RescheduleForm(FlaskForm):
             return None
 
     def new_therapist(self) -> int | None:
-        return int(self.therapist.data) if (self.therapist.data or "").isdigit() else None
+        return whole_number(self.therapist.data)

@@ -22,6 +22,7 @@ from clinic.booking.models import Booking, BookingStatus
 from clinic.booking.views import bp
 from clinic.catalog.models import Therapist
 from clinic.extensions import db
+from clinic.paging import read_page
 
 # How far back a therapist's list reaches.
 RECENT_SESSIONS = timedelta(days=30)
@@ -70,13 +71,14 @@ def admin_list() -> str:
     if request.args.get("day"):
         try:
             day = date.fromisoformat(request.args["day"])
-        except ValueError:
+            zone = ZoneInfo(timezone)
+            start = datetime.combine(day, time(0), tzinfo=zone).astimezone(UTC)
+            end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=zone).astimezone(UTC)
+        except (ValueError, OverflowError):  # OverflowError: 0001-01-01 or 9999-12-31
+            day = None
             notes.append("That date could not be read (use YYYY-MM-DD); showing all dates.")
-    if day is not None:
-        zone = ZoneInfo(timezone)
-        start = datetime.combine(day, time(0), tzinfo=zone).astimezone(UTC)
-        end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=zone).astimezone(UTC)
-        stmt = stmt.where(Booking.starts_at >= start, Booking.starts_at < end)
+        else:
+            stmt = stmt.where(Booking.starts_at >= start, Booking.starts_at < end)
     is_pending = Booking.status == BookingStatus.PENDING
     stmt = stmt.options(
         selectinload(Booking.client),
@@ -90,7 +92,7 @@ def admin_list() -> str:
         Booking.starts_at.desc(),
         Booking.id.desc(),
     )
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    page = read_page(request.args)
     pagination = db.paginate(stmt, page=page, per_page=ADMIN_PAGE_SIZE, error_out=False)
     return render_template(
         "booking/admin_list.html",
