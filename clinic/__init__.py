@@ -109,6 +109,7 @@ def register_blueprints(app: Flask) -> None:
     from clinic.calendars.sources import bp as calendar_sources_bp
     from clinic.calendars.views import bp as calendar_bp
     from clinic.catalog.views import bp as catalog_bp
+    from clinic.nul_bytes import bp as nul_bytes_bp
     from clinic.privacy.views import bp as privacy_bp
     from clinic.scheduling.views import admin_bp as scheduling_admin_bp
     from clinic.scheduling.views import bp as scheduling_bp
@@ -117,6 +118,7 @@ def register_blueprints(app: Flask) -> None:
     from clinic.treatment.views import bp as treatment_bp
     from clinic.waitlist.views import bp as waitlist_bp
 
+    app.register_blueprint(nul_bytes_bp)  # no routes: refuses a NUL in any request (400)
     app.register_blueprint(catalog_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(admin_bp)
