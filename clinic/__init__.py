@@ -102,6 +102,7 @@ def register_blueprints(app: Flask) -> None:
     import clinic.waitlist.offers  # noqa: F401  (its receivers of booking and hours signals)
     from clinic.admin.views import bp as admin_bp
     from clinic.api.views import bp as api_bp
+    from clinic.auth.two_factor_views import bp as two_factor_bp
     from clinic.auth.views import bp as auth_bp
     from clinic.booking.previsit import bp as previsit_bp
     from clinic.booking.views import bp as booking_bp
@@ -121,6 +122,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(nul_bytes_bp)  # no routes: refuses a NUL in any request (400)
     app.register_blueprint(catalog_bp)
     app.register_blueprint(auth_bp)
+    app.register_blueprint(two_factor_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(scheduling_bp)
     app.register_blueprint(scheduling_admin_bp)

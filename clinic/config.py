@@ -157,6 +157,15 @@ def load_config(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
         "PASSWORD_RESET_MAX_AGE": _int(environ, "PASSWORD_RESET_MAX_AGE", 3600),
         "INVITATION_MAX_AGE": _int(environ, "INVITATION_MAX_AGE", 7 * 24 * 3600),
         "API_TOKEN_MAX_AGE": _int(environ, "API_TOKEN_MAX_AGE", 30 * 24 * 3600),
+        # Admins must use two-factor sign-in. Unset: on, except under LINDRING_ENV=testing (read
+        # in clinic/auth/two_factor.py after a test's own settings, like RATELIMIT_ENABLED).
+        "ADMIN_TWO_FACTOR_REQUIRED": (
+            _bool(environ["ADMIN_TWO_FACTOR_REQUIRED"], True)
+            if environ.get("ADMIN_TWO_FACTOR_REQUIRED")
+            else None
+        ),
+        # Seconds between a right password and the code of a two-factor login.
+        "TWO_FACTOR_LOGIN_MAX_AGE": _int(environ, "TWO_FACTOR_LOGIN_MAX_AGE", 5 * 60),
         "BOOTSTRAP_SERVE_LOCAL": True,
         "MAIL_BACKEND": mail_backend,
         "MAIL_SERVER": environ.get("MAIL_SERVER", "127.0.0.1"),

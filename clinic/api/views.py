@@ -18,8 +18,9 @@ from clinic.api import ApiError, clinic_time
 from clinic.api.auth import api_user, bearer_required, current_token
 from clinic.audit.models import record as audit
 from clinic.auth import operations as accounts
-from clinic.auth import signin
-from clinic.auth.models import Role
+from clinic.auth import signin, two_factor
+from clinic.auth.models import Role, User
+from clinic.auth.two_factor_models import has_two_factor
 from clinic.database import begin_write
 from clinic.extensions import db
 from clinic.ratelimits import json_email, limited
@@ -82,13 +83,15 @@ def issue_token() -> tuple[Response, int]:
         raise ApiError(
             422, "invalid_fields", "Send email and password, both as strings.", problems=problems
         )
-    user = signin.attempt_login(
+    user = two_factor.check_password(
         body["email"],
         body["password"],
         now=clock.utcnow(),
         ip=request.remote_addr or "",
         policy=signin.lockout_policy(),
     )
+    if user is not None:
+        user = _second_factor(user, body)
     if user is None:
         # The failure counts towards a lock here too; committed before the refusal rolls back.
         db.session.commit()
@@ -106,6 +109,41 @@ def issue_token() -> tuple[Response, int]:
     )
     db.session.commit()
     return jsonify(token=token, expires_at=clinic_time(row.expires_at)), 201
+
+
+def _second_factor(user: User, body: dict[str, Any]) -> User | None:
+    """The user when two-factor sign-in is off or `code` is right; None for a wrong code.
+
+    Raises ApiError: 401 two_factor_required without a code, 403 two_factor_setup_required for
+    an admin who must set it up first.
+    """
+    if two_factor.must_set_up(user, current_app.config):
+        db.session.commit()
+        raise ApiError(
+            403,
+            "two_factor_setup_required",
+            "Admins must set up two-factor sign-in on the website before using the API.",
+        )
+    if not has_two_factor(user.id):
+        return user
+    code = body.get("code")
+    if not isinstance(code, str) or not code.strip():
+        db.session.commit()  # the password step's state (nothing cleared) is kept either way
+        raise ApiError(
+            401,
+            "two_factor_required",
+            "This account uses two-factor sign-in: send the code from the app as `code`.",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    kind = two_factor.second_step(
+        user,
+        code[:64],
+        app_secret=current_app.config["SECRET_KEY"],
+        now=clock.utcnow(),
+        ip=request.remote_addr or "",
+        policy=signin.lockout_policy(),
+    )
+    return user if kind is not None else None
 
 
 @bp.delete("/tokens/current")

@@ -52,6 +52,14 @@ def attempt_login(
             user.clear_login_failures()
             db.session.flush()
         return user
+    count_failure(user, now=now, ip=ip, policy=policy)
+    return None
+
+
+def count_failure(user: User, *, now: datetime, ip: str, policy: LockoutPolicy) -> None:
+    """Count one failed attempt against the account (a wrong password, or a wrong second-step
+    code); the one that reaches the threshold locks it and tells the owner. Flushes."""
+    state = Failures(user.failed_logins, user.failed_login_since, user.locked_until)
     new, locked = after_failure(state, now, policy)
     user.failed_logins = new.count
     user.failed_login_since = new.since
@@ -67,7 +75,6 @@ def attempt_login(
         )
         _tell_owner(user, failures=new.count, minutes=_minutes(policy))
     db.session.flush()
-    return None
 
 
 def _minutes(policy: LockoutPolicy) -> int:

@@ -16,7 +16,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 from werkzeug.wrappers import Response
 
 from clinic import clock
-from clinic.auth import operations, signin
+from clinic.auth import operations, signin, two_factor
 from clinic.auth.access import is_safe_next
 from clinic.auth.forms import (
     ChangePasswordForm,
@@ -29,6 +29,8 @@ from clinic.auth.forms import (
 )
 from clinic.auth.models import User, normalise_email
 from clinic.auth.passwords import verify_password
+from clinic.auth.two_factor_models import has_two_factor
+from clinic.auth.two_factor_views import begin_second_step
 from clinic.extensions import db
 from clinic.notify.outbox import queue_email, render_email
 from clinic.ratelimits import limited, typed_email
@@ -80,7 +82,7 @@ def login() -> str | Response:
         return redirect(next_url if is_safe_next(next_url) else _home_for(current_user))
     form = LoginForm()
     if form.validate_on_submit():
-        user = signin.attempt_login(
+        user = two_factor.check_password(
             form.email.data,
             form.password.data,
             now=clock.utcnow(),
@@ -91,6 +93,9 @@ def login() -> str | Response:
         if user is None:
             # Same words for an unknown e-mail, a wrong password and a locked account.
             form.password.errors.append("The e-mail address or the password is not right.")
+        elif has_two_factor(user.id):
+            # Not logged in yet: the code comes first (clinic/auth/two_factor_views.py).
+            return begin_second_step(user, next_url)
         else:
             _start_session(user)
             flash(f"You are logged in as {user.name}.", "success")

@@ -232,6 +232,14 @@ ROUTES: dict[str, tuple[str, dict]] = {
     "privacy.data": ("/account/data", LOGGED_IN),
     "privacy.delete": ("/account/delete", LOGGED_IN),
     "privacy.deleted": ("/account/deleted", answers(set(), others=HOME, anonymous=HOME)),
+    # Two-factor sign-in: everyone's own account page; the code page of a login is only for a
+    # visitor who just gave a right password (others are sent back to the login page or home).
+    "two_factor.status": ("/account/two-factor", LOGGED_IN),
+    "two_factor.setup": ("/account/two-factor/setup", POST_ONLY),
+    "two_factor.confirm": ("/account/two-factor/confirm", POST_ONLY),
+    "two_factor.regenerate": ("/account/two-factor/recovery-codes", POST_ONLY),
+    "two_factor.switch_off": ("/account/two-factor/off", POST_ONLY),
+    "two_factor.login": ("/login/two-factor", answers(set(), others=HOME, anonymous=302)),
     "healthz": ("/healthz", EVERYONE),
     "static": ("/static/css/lindring.css", EVERYONE),
     "bootstrap.static": ("/bootstrap/static/css/bootstrap.min.css", EVERYONE),
