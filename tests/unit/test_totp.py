@@ -12,6 +12,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from clinic.auth import totp
+from clinic.auth.two_factor import admin_rule_on
+from clinic.config import ConfigError, load_config
 
 SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 MOMENT = datetime(2027, 3, 22, 6, 0, 10, tzinfo=UTC)  # 10 s into its 30-second step
@@ -106,3 +108,25 @@ def test_recovery_codes_are_ten_distinct_and_stored_as_hashes_that_ignore_layout
         assert len(digest) == 64 and one not in digest
         assert totp.hash_recovery_code(one.upper().replace("-", " ")) == digest
     assert not totp.looks_like_recovery_code("123456")
+
+
+@pytest.mark.parametrize(
+    ("environ", "on"),
+    [
+        ({"LINDRING_ENV": "production", "SECRET_KEY": "k"}, True),  # the default: on
+        ({"LINDRING_ENV": "development"}, True),
+        ({"LINDRING_ENV": "testing"}, False),  # the suite's demo admin logs in with a password
+        ({"LINDRING_ENV": "testing", "ADMIN_TWO_FACTOR_REQUIRED": "yes"}, True),
+        (
+            {"LINDRING_ENV": "production", "SECRET_KEY": "k", "ADMIN_TWO_FACTOR_REQUIRED": "0"},
+            False,
+        ),
+    ],
+)
+def test_the_admin_rule_is_on_unless_testing_or_switched_off(environ, on):
+    assert admin_rule_on(load_config(environ)) is on
+
+
+def test_the_admin_rule_setting_refuses_a_value_that_is_not_yes_or_no():
+    with pytest.raises(ConfigError):
+        load_config({"ADMIN_TWO_FACTOR_REQUIRED": "sometimes"})
