@@ -79,7 +79,10 @@ def pending_secret(user: User, *, app_secret: str) -> str | None:
     row = two_factor_of(user.id)
     if row is None or row.enabled:
         return None
-    return totp.decrypt_secret(row.secret_encrypted, app_secret)
+    try:
+        return totp.decrypt_secret(row.secret_encrypted, app_secret)
+    except totp.SecretUnreadable:
+        return None  # SECRET_KEY changed since: the page offers a fresh start (start_setup)
 
 
 def confirm_setup(user: User, code: str, *, app_secret: str, now: datetime, ip: str) -> list[str]:

@@ -21,6 +21,7 @@ from sqlalchemy.orm import joinedload
 
 from clinic.audit.models import record as audit
 from clinic.auth.models import ApiToken, User
+from clinic.auth.two_factor_models import RecoveryCode, TwoFactor
 from clinic.booking import changes, notices
 from clinic.booking.models import LIVE, Booking, IdempotencyKey
 from clinic.booking.operations import BookingError
@@ -89,7 +90,7 @@ def erase_account(user: User, *, now: datetime, ip: str = "") -> Erased:
     entries = select(WaitlistEntry.id).where(WaitlistEntry.client_id == user.id)
     db.session.execute(delete(WaitlistOffer).where(WaitlistOffer.entry_id.in_(entries)))
     waitlist = db.session.execute(delete(WaitlistEntry).where(WaitlistEntry.client_id == user.id))
-    for model in (CalendarFeed, ApiToken, IdempotencyKey):
+    for model in (CalendarFeed, ApiToken, IdempotencyKey, TwoFactor, RecoveryCode):
         db.session.execute(delete(model).where(model.user_id == user.id))
 
     screenings = delete_screenings(select(Screening.id).where(Screening.client_id == user.id))

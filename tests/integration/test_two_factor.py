@@ -218,3 +218,14 @@ def test_the_api_wants_the_code_too(clinic, ida):
         assert (
             db.session.get(User, ida["id"]).failed_logins == 1
         )  # the right code cleared the first; the replay counts
+
+
+def test_deleting_the_account_deletes_its_secret_and_codes(clinic, ida):
+    web = clinic.web()
+    password_step(web, ida["email"])
+    code_step(web, now_code(clinic, ida["secret"]))
+    answer = post_form(web, "/account/delete", {"password": TEST_PASSWORD, "confirm": "y"})
+    assert answer.status_code == 302 and answer.headers["Location"] == "/account/deleted"
+    assert row_of(clinic.app, ida["id"]) is None
+    with clinic.app.app_context():
+        assert db.session.scalars(select(RecoveryCode)).all() == []
