@@ -1,10 +1,17 @@
-"""Whole numbers typed or sent by people: ids, page numbers, minutes.
+"""Whole numbers and days typed or sent by people: ids, page numbers, minutes, dates.
 
 `str.isdigit()` says yes to "²" (a superscript two), and `int()` reads numbers no database
-column holds; both ended in a 500. Pure: no Flask, no database.
+column holds; both ended in a 500. So did days at the ends of the calendar (0001-01-01 has no
+midnight in UTC, 9999-12-31 no next day). Pure: no Flask, no database.
 """
 
 from __future__ import annotations
+
+from datetime import date
+
+# The days a form or filter accepts, as the calendar pages do.
+FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2099, 12, 31)
+DAY_RANGE_MESSAGE = f"Choose a date from {FIRST_DAY.year} to {LAST_DAY.year}."
 
 # The largest value of a 32-bit INTEGER column (PostgreSQL); SQLite's ids fit it too.
 MAX_INT = 2**31 - 1
@@ -16,3 +23,8 @@ def whole_number(text: object, *, maximum: int = MAX_INT) -> int | None:
         return None
     value = int(text)
     return value if value <= maximum else None
+
+
+def usable_day(day: date) -> bool:
+    """Whether `day` is one the clinic's forms and filters work with."""
+    return FIRST_DAY <= day <= LAST_DAY

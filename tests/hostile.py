@@ -200,9 +200,13 @@ def form_on(html: str, action: str, page: str) -> FormFields:
 
 # Rows a refused request may still write, each for a reason:
 # - api_token: every call with a good token notes its last use, refused or not.
+# - user's failed-login counter and lock: a refused login is counted on purpose (lockout).
 # - audit entries of views (screening.viewed, screening.notes_viewed, treatment.note_viewed):
 #   staff reading health data is logged on every page that shows it, a refused form too.
-IGNORED_COLUMNS = {"api_token": {"last_used_at"}}
+IGNORED_COLUMNS = {
+    "api_token": {"last_used_at"},
+    "user": {"failed_logins", "failed_login_since", "locked_until"},
+}
 
 
 def fingerprint() -> dict[str, str]:

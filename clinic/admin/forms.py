@@ -6,6 +6,8 @@ from flask_wtf import FlaskForm
 from wtforms import DateField, IntegerField, SelectField, StringField, SubmitField
 from wtforms.validators import IPAddress, Length, NumberRange, Optional, ValidationError
 
+from clinic.numbers import DAY_RANGE_MESSAGE, usable_day
+
 
 class AuditFilterForm(FlaskForm):
     """The audit log's filters, read from the query string (reading needs no CSRF)."""
@@ -49,6 +51,12 @@ class AuditFilterForm(FlaskForm):
         if field.data and field.data not in field.choices:
             raise ValidationError("Choose from the list.")
 
+    def validate_day_from(self, field: DateField) -> None:
+        if field.data and not usable_day(field.data):
+            raise ValidationError(DAY_RANGE_MESSAGE)
+
     def validate_day_to(self, field: DateField) -> None:
+        if field.data and not usable_day(field.data):
+            raise ValidationError(DAY_RANGE_MESSAGE)
         if field.data and self.day_from.data and field.data < self.day_from.data:
             raise ValidationError("The last day comes before the first.")

@@ -32,6 +32,7 @@ from clinic.booking.models import Booking, BookingStatus, IdempotencyKey
 from clinic.catalog.models import Therapist
 from clinic.database import begin_write
 from clinic.extensions import db
+from clinic.numbers import MAX_INT
 from clinic.ratelimits import api_caller, limited
 
 # The whole body of POST /bookings; anything else is refused rather than silently ignored.
@@ -87,6 +88,11 @@ def _booking_json(booking: Booking) -> dict[str, Any]:
 # --- reading the request --------------------------------------------------------------------
 
 
+def _whole(value: Any) -> bool:
+    """A JSON whole number a database column holds (bool is an int in Python, not here)."""
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_INT
+
+
 def _booking_request(body: Any) -> operations.Request:
     """The JSON body as a booking request; raises ApiError 422 listing every problem."""
     if not isinstance(body, dict):
@@ -99,12 +105,11 @@ def _booking_request(body: Any) -> operations.Request:
     technique = body.get("technique")
     if not isinstance(technique, str) or not technique:
         problems["technique"] = "required, as a slug from GET /api/v1/techniques"
-    # bool is an int in Python, but `true` is not a number of minutes.
     duration = body.get("duration")
-    if not isinstance(duration, int) or isinstance(duration, bool):
+    if not _whole(duration):
         problems["duration"] = "required, as a whole number of minutes"
     therapist_id = body.get("therapist_id")
-    if not isinstance(therapist_id, int) or isinstance(therapist_id, bool):
+    if not _whole(therapist_id):
         problems["therapist_id"] = "required, as a number from GET /api/v1/therapists"
     start: datetime | None = None
     raw_start = body.get("start")

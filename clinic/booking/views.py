@@ -39,6 +39,7 @@ from clinic.booking.forms import BookForm, CancelForm, MarkForm, SlotSearchForm
 from clinic.booking.models import Booking, BookingStatus, IdempotencyKey
 from clinic.catalog.models import Technique, Therapist
 from clinic.extensions import db
+from clinic.numbers import whole_number
 from clinic.ratelimits import limited, page_user
 from clinic.scheduling.models import ClinicPolicy
 from clinic.screening.operations import booking_gate, current_screening, notes_for_session
@@ -153,10 +154,16 @@ def request_from_args(args) -> operations.Request | None:
         start = datetime.fromisoformat(args.get("start", ""))
         if start.tzinfo is None:
             start = start.replace(tzinfo=ZoneInfo(current_app.config["CLINIC_TIMEZONE"]))
+        duration, therapist = (
+            whole_number(args.get("duration")),
+            whole_number(args.get("therapist")),
+        )
+        if duration is None or therapist is None:
+            return None
         return operations.Request(
             technique_slug=args.get("technique", ""),
-            duration_minutes=int(args.get("duration", "")),
-            therapist_id=int(args.get("therapist", "")),
+            duration_minutes=duration,
+            therapist_id=therapist,
             start=start,
         )
     except (TypeError, ValueError):

@@ -27,6 +27,7 @@ from wtforms.validators import (
     ValidationError,
 )
 
+from clinic.numbers import DAY_RANGE_MESSAGE, usable_day
 from clinic.scheduling.operations import DASH, exists, whole_days
 from clinic.scheduling.slots import Interval, local_window
 
@@ -46,8 +47,14 @@ def _time_field(label: str) -> TimeField:
     )
 
 
+def _usable_day(form: Any, field: DateField) -> None:
+    if field.data and not usable_day(field.data):
+        raise ValidationError(DAY_RANGE_MESSAGE)
+
+
 def _date_field(label: str, **kwargs: Any) -> DateField:
-    return DateField(label, validators=[Optional()], invalid_value_message=BAD_DATE, **kwargs)
+    validators = [Optional(), _usable_day]
+    return DateField(label, validators=validators, invalid_value_message=BAD_DATE, **kwargs)
 
 
 def _hhmm(value: time) -> str:
