@@ -2,10 +2,9 @@
 
 Hypothesis (test_hostile_input.py) tries many kinds of bad input, but in a few examples per
 endpoint it rarely puts one particular value in one particular field. The values below each
-broke a page once (a 20-digit page number, a superscript digit, year 1 and year 9999, ten
-thousand characters in a column of 200) and markup must never come back raw, so every field
-of every form, query and JSON call gets each of them, with the other fields valid so the
-value reaches the code past the first check.
+broke a page once (a 20-digit page number, a superscript digit, year 1 and year 9999), so
+every field of every form and query gets each of them, and every JSON field these and wrong
+types, with the other fields valid so the value reaches the code past the first check.
 """
 
 from __future__ import annotations
@@ -14,19 +13,24 @@ from typing import Any
 
 import pytest
 
-from clinic.extensions import db
 from tests.hostile import MARKUP, changed
-from tests.integration.hostile_targets import API_CALLS, FORMS, QUERIES
+from tests.integration.hostile_targets import (
+    API_CALLS,
+    COUNTS_FAILURES,
+    FORMS,
+    LOCKOUT_TABLES,
+    QUERIES,
+)
 from tests.integration.hostile_world import World, _csrf, _form, build_world
 from tests.support import Clinic
 
+# Long text and markup are in every hypothesis example's choice (tests/hostile.py) and never
+# failed there; these four did, in one field of many, which a few random examples rarely hit.
 SHARP = (
     "99999999999999999999",  # no INTEGER column holds it; as a page: an offset SQLite refuses
     "²",  # str.isdigit() says yes, int() says no
     "0001-01-01",  # its midnight in Copenhagen is in year 0 in UTC
     "9999-12-31",  # it has no next day
-    "a" * 10_000,  # longer than any column
-    MARKUP[0],
 )
 SHARP_JSON = (10**20, -1, True, None, [], {}, "²", "0001-01-01", "a" * 10_000, MARKUP[0])
 
@@ -63,7 +67,10 @@ def test_every_form_field_gets_each_sharp_value(world: World, endpoint: str):
                 token = _csrf(web, target.visitor)
         after = world.fingerprint()
         if not (accepted or target.answers_with_page):
-            assert changed(before, after) == [], f"{endpoint}: {name} refused but stored"
+            stored = set(changed(before, after))
+            if endpoint in COUNTS_FAILURES:
+                stored -= LOCKOUT_TABLES
+            assert stored == set(), f"{endpoint}: {name} refused but stored in {stored}"
         before = after
 
 
@@ -85,8 +92,6 @@ def test_every_query_parameter_gets_each_sharp_value(world: World, endpoint: str
 
 def _good_json(world: World, endpoint: str) -> dict[str, Any]:
     """A body each call would accept (or refuse only for its meaning, not its shape)."""
-    with world.clinic.app.app_context():
-        db.session.remove()
     return {
         "api.issue_token": {"email": "ida@example.com", "password": "not her password"},
         "api.submit_screening": {"answers": {}, "consent": True},
@@ -107,6 +112,7 @@ def test_every_json_field_gets_each_sharp_value(world: World, endpoint: str):
     web = world.browser("api")
     headers = {"Authorization": f"Bearer {world.token}"} if needs_token else {}
     good = _good_json(world, endpoint)
+    may_store = LOCKOUT_TABLES if endpoint in COUNTS_FAILURES else frozenset()
     for name in fields:
         for value in SHARP_JSON:
             before = world.fingerprint()
@@ -115,4 +121,5 @@ def test_every_json_field_gets_each_sharp_value(world: World, endpoint: str):
             )
             where = f"{endpoint} with {name}={str(value)[:20]!r}"
             if not _assert_answer(response, value, where):
-                assert changed(before, world.fingerprint()) == [], f"{where}: refused but stored"
+                stored = set(changed(before, world.fingerprint()))
+                assert stored <= may_store, f"{where}: refused but stored in {stored}"
