@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from clinic.auth.models import ApiToken, Role, User, normalise_email
-from clinic.auth.passwords import hash_password, policy_problem, verify_password
+from clinic.auth.passwords import hash_password, policy_problem
 from clinic.extensions import db
 
 RESET_SALT = "lindring.password-reset"
@@ -39,18 +39,6 @@ def create_user(
     )
     db.session.add(user)
     db.session.flush()
-    return user
-
-
-def authenticate(email: str, password: str) -> User | None:
-    """The active user with this e-mail and password, or None; unknown and wrong look alike.
-
-    It neither counts failures nor heeds a lock: logins go through auth/signin.attempt_login.
-    """
-    user = User.by_email(email)
-    ok = verify_password(user.password_hash if user else None, password)
-    if user is None or not ok or not user.active:
-        return None
     return user
 
 

@@ -7,6 +7,7 @@ None. Flushes; the caller commits, also when the answer is None (the count must 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from flask import current_app, url_for
@@ -31,13 +32,20 @@ def lockout_policy() -> LockoutPolicy:
 
 
 def attempt_login(
-    email: str, password: str, *, now: datetime, ip: str, policy: LockoutPolicy
+    email: str,
+    password: str,
+    *,
+    now: datetime,
+    ip: str,
+    policy: LockoutPolicy,
+    keeps_count: Callable[[User], bool] = lambda user: False,
 ) -> User | None:
     """The active, unlocked user with this e-mail and password, or None.
 
     A wrong password counts against the account; the failure that reaches the threshold locks
-    it, records `account.locked` in the audit log and queues one e-mail to the owner. A good
-    login clears the count. The password is checked in every case (a dummy hash for an unknown
+    it, records `account.locked` in the audit log and queues one e-mail to the owner. A right
+    password clears the count, unless `keeps_count(user)` says the login is not over yet (a
+    code is still to come). The password is checked in every case (a dummy hash for an unknown
     e-mail), so the answer takes the same time whether or not the account exists or is locked.
     """
     user = User.by_email(email)
@@ -48,7 +56,7 @@ def attempt_login(
     if is_locked(state, now):
         return None
     if ok:
-        if user.failed_logins or user.locked_until:
+        if (user.failed_logins or user.locked_until) and not keeps_count(user):
             user.clear_login_failures()
             db.session.flush()
         return user

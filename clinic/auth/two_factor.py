@@ -158,13 +158,14 @@ def check_password(
 ) -> User | None:
     """`signin.attempt_login`, except that for a user with two-factor sign-in a right password
     leaves the failure count as it was: only a right code clears it (`second_step`)."""
-    user = User.by_email(email)
-    before = (user.failed_logins, user.failed_login_since, user.locked_until) if user else None
-    found = signin.attempt_login(email, password, now=now, ip=ip, policy=policy)
-    if found is not None and before is not None and has_two_factor(found.id):
-        found.failed_logins, found.failed_login_since, found.locked_until = before
-        db.session.flush()
-    return found
+    return signin.attempt_login(
+        email,
+        password,
+        now=now,
+        ip=ip,
+        policy=policy,
+        keeps_count=lambda user: has_two_factor(user.id),
+    )
 
 
 def second_step(
