@@ -1,4 +1,5 @@
-"""Who may do what: the role decorator, the login loader and safe redirects."""
+"""Who may do what: the role decorator, the login loader, starting a session and safe
+redirects."""
 
 from __future__ import annotations
 
@@ -7,8 +8,8 @@ from functools import wraps
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from flask import abort
-from flask_login import current_user, login_required
+from flask import abort, session, url_for
+from flask_login import current_user, login_required, login_user
 
 from clinic.auth.models import Role, User
 from clinic.extensions import db, login_manager
@@ -52,3 +53,14 @@ def is_safe_next(target: str | None) -> bool:
         return False
     parts = urlsplit(target)
     return not parts.scheme and not parts.netloc
+
+
+def start_session(user: User) -> None:
+    """Log the user in with a fresh session: nothing from before it (a planted id) survives."""
+    session.clear()
+    login_user(user)
+
+
+def home_for(user: User) -> str:
+    """Where a user lands after logging in when no page asked for them: admins on theirs."""
+    return url_for("admin.dashboard") if user.is_admin else url_for("catalog.home")

@@ -149,3 +149,34 @@ class ConfirmForm(FlaskForm):
     """No fields: a button that still carries the CSRF token."""
 
     submit = SubmitField("Confirm")
+
+
+# --- two-factor sign-in ------------------------------------------------------------------
+
+
+def _code_field(label: str) -> StringField:
+    return StringField(
+        label,
+        validators=[DataRequired("Enter the code."), Length(max=64, message="That is too long.")],
+        render_kw={"autocomplete": "one-time-code", "autocapitalize": "off", "spellcheck": "false"},
+    )
+
+
+class SetupCodeForm(FlaskForm):
+    code = _code_field("The 6-digit code your app shows")
+    submit = SubmitField("Switch on")
+
+
+class LoginCodeForm(FlaskForm):
+    code = _code_field("Code from your app, or a recovery code")
+    submit = SubmitField("Log in")
+
+
+class SwitchOffForm(FlaskForm):
+    password = PasswordField(
+        "Your password",
+        validators=[DataRequired("Enter your password."), Length(max=MAX_LENGTH)],
+        render_kw={"autocomplete": "current-password"},
+    )
+    code = _code_field("A code from your app, or a recovery code")
+    submit = SubmitField("Switch off")

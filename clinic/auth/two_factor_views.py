@@ -21,19 +21,15 @@ from flask import (
     session,
     url_for,
 )
-from flask_login import current_user, login_required, login_user
-from flask_wtf import FlaskForm
+from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
-from wtforms import PasswordField, StringField, SubmitField
-from wtforms.validators import DataRequired, Length
 
 from clinic import clock
 from clinic.auth import signin, totp
 from clinic.auth import two_factor as ops
-from clinic.auth.access import is_safe_next
-from clinic.auth.forms import ConfirmForm
+from clinic.auth.access import home_for, is_safe_next, start_session
+from clinic.auth.forms import ConfirmForm, LoginCodeForm, SetupCodeForm, SwitchOffForm
 from clinic.auth.models import User
-from clinic.auth.passwords import MAX_LENGTH
 from clinic.auth.two_factor_models import two_factor_of, unused_recovery_codes
 from clinic.extensions import db
 from clinic.ratelimits import client_ip, limited, typed_email
@@ -45,34 +41,6 @@ PENDING = "two_factor_login"
 OPEN_BEFORE_SET_UP = frozenset(
     {"static", "bootstrap.static", "healthz", "auth.logout", "auth.login"}
 )
-
-
-def _code_field(label: str) -> StringField:
-    return StringField(
-        label,
-        validators=[DataRequired("Enter the code."), Length(max=64, message="That is too long.")],
-        render_kw={"autocomplete": "one-time-code", "autocapitalize": "off", "spellcheck": "false"},
-    )
-
-
-class SetupCodeForm(FlaskForm):
-    code = _code_field("The 6-digit code your app shows")
-    submit = SubmitField("Switch on")
-
-
-class LoginCodeForm(FlaskForm):
-    code = _code_field("Code from your app, or a recovery code")
-    submit = SubmitField("Log in")
-
-
-class SwitchOffForm(FlaskForm):
-    password = PasswordField(
-        "Your password",
-        validators=[DataRequired("Enter your password."), Length(max=MAX_LENGTH)],
-        render_kw={"autocomplete": "current-password"},
-    )
-    code = _code_field("A code from your app, or a recovery code")
-    submit = SubmitField("Switch off")
 
 
 # --- the admin rule -------------------------------------------------------------------------
@@ -248,7 +216,7 @@ def pending_account() -> str:
 @limited("login", pending_account)
 def login() -> str | Response:
     if current_user.is_authenticated:
-        return redirect(url_for("admin.dashboard" if current_user.is_admin else "catalog.home"))
+        return redirect(home_for(current_user))
     user, mark = _pending()
     if user is None:
         session.pop(PENDING, None)
@@ -275,12 +243,11 @@ def login() -> str | Response:
             )
         else:
             next_url = mark.get("next")
-            session.clear()  # a fresh session at login, as in auth.views
-            login_user(user)
+            start_session(user)
             if kind == "recovery":
                 flash("You used a recovery code: each works once. Make new ones if few are left.")
             flash(f"You are logged in as {user.name}.", "success")
             if is_safe_next(next_url):
                 return redirect(next_url)
-            return redirect(url_for("admin.dashboard" if user.is_admin else "catalog.home"))
+            return redirect(home_for(user))
     return render_template("auth/login_two_factor.html", form=form)

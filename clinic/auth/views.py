@@ -12,12 +12,12 @@ from flask import (
     session,
     url_for,
 )
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_required, logout_user
 from werkzeug.wrappers import Response
 
 from clinic import clock
 from clinic.auth import operations, signin, two_factor
-from clinic.auth.access import is_safe_next
+from clinic.auth.access import home_for, is_safe_next, start_session
 from clinic.auth.forms import (
     ChangePasswordForm,
     ConfirmForm,
@@ -38,18 +38,6 @@ from clinic.ratelimits import limited, typed_email
 bp = Blueprint("auth", __name__)
 
 
-def _start_session(user: User) -> None:
-    # A fresh session at login: nothing from before it (a planted session id) survives.
-    session.clear()
-    login_user(user)
-
-
-def _home_for(user: User) -> str:
-    if user.is_admin:
-        return url_for("admin.dashboard")
-    return url_for("catalog.home")
-
-
 @bp.route("/register", methods=["GET", "POST"])
 @limited("register", typed_email)
 def register() -> str | Response:
@@ -68,7 +56,7 @@ def register() -> str | Response:
             form.email.errors.append(str(exc))
         else:
             db.session.commit()
-            _start_session(user)
+            start_session(user)
             flash(f"Welcome to Lindring, {user.name}. Your account is ready.", "success")
             return redirect(url_for("catalog.home"))
     return render_template("auth/register.html", form=form)
@@ -79,7 +67,7 @@ def register() -> str | Response:
 def login() -> str | Response:
     next_url = request.args.get("next")
     if current_user.is_authenticated:
-        return redirect(next_url if is_safe_next(next_url) else _home_for(current_user))
+        return redirect(next_url if is_safe_next(next_url) else home_for(current_user))
     form = LoginForm()
     if form.validate_on_submit():
         user = two_factor.check_password(
@@ -97,9 +85,9 @@ def login() -> str | Response:
             # Not logged in yet: the code comes first (clinic/auth/two_factor_views.py).
             return begin_second_step(user, next_url)
         else:
-            _start_session(user)
+            start_session(user)
             flash(f"You are logged in as {user.name}.", "success")
-            return redirect(next_url if is_safe_next(next_url) else _home_for(user))
+            return redirect(next_url if is_safe_next(next_url) else home_for(user))
     return render_template("auth/login.html", form=form, next_url=next_url)
 
 
@@ -200,7 +188,7 @@ def change_password() -> str | Response:
             else:
                 db.session.commit()
                 # Other sessions just ended; this one carries on with the new session token.
-                _start_session(user)
+                start_session(user)
                 flash("Your password is changed. Other devices have been logged out.", "success")
                 return redirect(url_for("auth.account"))
     return render_template("auth/change_password.html", form=form)
