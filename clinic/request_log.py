@@ -40,18 +40,9 @@ def request_id(incoming: str | None) -> str:
     return uuid.uuid4().hex
 
 
-# Signed links for one person (not in secret_links: their token is signed, not stored).
-_SIGNED_LINKS = (
-    re.compile(r"^(/invitation/)[^/]+"),
-    re.compile(r"^(/password/reset/)[^/]+"),
-)
-
-
 def loggable_path(path: str) -> str:
     """The path with every secret link's token and anything token-shaped redacted."""
     redacted = redact(path)
-    for pattern in _SIGNED_LINKS:
-        redacted = pattern.sub(rf"\1{REDACTED}", redacted)
     return "/".join(
         REDACTED if _TOKEN_SEGMENT.fullmatch(part) else part for part in redacted.split("/")
     )

@@ -21,11 +21,14 @@ REDACTED = "[redacted]"
 PATH_LOGGERS = ("werkzeug", "gunicorn.access", "gunicorn.error", "clinic", "clinic.errors")
 
 # The paths whose token is secret. Each pattern keeps its first and last group, and the token
-# between them is redacted.
+# between them is redacted. The last two are signed links (a password reset, an invitation):
+# their token is not stored, but it works for whoever reads it in a log all the same.
 SECRET_PATHS = (
     re.compile(r"(/calendar/)[^/\s\"'?#]+(\.ics)"),
     re.compile(r"(/visit-check/)[^/\s\"'?#]+()"),
     re.compile(r"(/waitlist/offers/)[^/\s\"'?#]+()"),
+    re.compile(r"(/password/reset/)[^/\s\"'?#]+()"),
+    re.compile(r"(/invitation/)[^/\s\"'?#]+()"),
 )
 
 # secrets.token_urlsafe(32) gives 43 characters; anything far from that shape is not looked up.

@@ -37,6 +37,15 @@ def test_what_cannot_be_a_token_is_not_looked_up(guess):
             f'"POST /waitlist/offers/{TOKEN}?x=1 HTTP/1.1" 302',
             '"POST /waitlist/offers/[redacted]?x=1 HTTP/1.1" 302',
         ),
+        # Signed links (reset, invitation) are secrets in the development server's log too.
+        (
+            '"GET /password/reset/eyJ1IjoxfQ.ZxY3aw.Kq9-Wd1bT0v HTTP/1.1" 200',
+            '"GET /password/reset/[redacted] HTTP/1.1" 200',
+        ),
+        (
+            '"POST /invitation/eyJ1IjoxfQ.ZxY3aw.Kq9-Wd1bT0v HTTP/1.1" 302',
+            '"POST /invitation/[redacted] HTTP/1.1" 302',
+        ),
         # Pages that only look alike keep their paths.
         ('"GET /therapist/calendar/day?date=2027-03-22 HTTP/1.1" 200', None),
         ('"GET /bookings/42.ics HTTP/1.1" 200', None),
@@ -58,5 +67,11 @@ def test_log_lines_lose_the_token_and_nothing_else(line, expected, caplog):
     )
 )
 def test_any_token_in_any_secret_path_is_redacted(token):
-    for path in (f"/calendar/{token}.ics", f"/visit-check/{token}", f"/waitlist/offers/{token}"):
+    for path in (
+        f"/calendar/{token}.ics",
+        f"/visit-check/{token}",
+        f"/waitlist/offers/{token}",
+        f"/password/reset/{token}",
+        f"/invitation/{token}",
+    ):
         assert token not in secret_links.redact(f"GET {path} 200")
