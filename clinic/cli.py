@@ -76,7 +76,7 @@ def send_outbox_command(limit: int) -> None:
     when a message failed in this run or the reminders could not be queued.
     """
     from clinic import clock
-    from clinic.notify.outbox import MAX_ATTEMPTS, count_unsent, deliver_pending
+    from clinic.notify.outbox import MAX_ATTEMPTS, backlog, deliver_pending
     from clinic.notify.reminders import queue_due_reminders
 
     try:
@@ -87,7 +87,8 @@ def send_outbox_command(limit: int) -> None:
         click.echo(f"Queueing the reminders failed: {type(exc).__name__}: {exc}", err=True)
         reminders = None
     sent, failed = deliver_pending(limit)
-    waiting, given_up = count_unsent()
+    left = backlog()
+    waiting, given_up = left["failed"], left["given_up"]
     click.echo(f"Queued {reminders or 0} reminder(s). Sent {sent} e-mail(s), {failed} failed.")
     if waiting or given_up:
         click.echo(

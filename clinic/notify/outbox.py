@@ -21,7 +21,7 @@ from typing import Any
 
 from flask import Flask, Response, current_app, g, has_app_context, render_template
 from flask_mailman import EmailMultiAlternatives
-from sqlalchemy import event, func, or_, select, update
+from sqlalchemy import case, event, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from clinic import clock
@@ -283,18 +283,26 @@ def make_due_again(message: OutboxMessage, *, now: datetime) -> None:
     message.claimed_until = None
 
 
-def count_unsent() -> tuple[int, int]:
-    """Unsent messages that failed before: (waiting for a retry, given up)."""
-
-    def count(*where: Any) -> int:
-        return db.session.scalar(
-            select(func.count())
-            .select_from(OutboxMessage)
-            .where(OutboxMessage.sent_at.is_(None), *where)
-        )
-
-    waiting = count(OutboxMessage.attempts > 0, OutboxMessage.attempts < MAX_ATTEMPTS)
-    return waiting, count(OutboxMessage.attempts >= MAX_ATTEMPTS)
+def backlog() -> dict[str, int]:
+    """Unsent e-mail, in one statement: due now, failed before and retrying, given up."""
+    now = clock.utcnow()
+    unsent = OutboxMessage.sent_at.is_(None)
+    retrying = OutboxMessage.attempts < MAX_ATTEMPTS
+    due = (
+        unsent
+        & retrying
+        & or_(OutboxMessage.next_attempt_at.is_(None), OutboxMessage.next_attempt_at <= now)
+    )
+    failed = unsent & retrying & (OutboxMessage.attempts > 0)
+    given_up = unsent & (OutboxMessage.attempts >= MAX_ATTEMPTS)
+    row = db.session.execute(
+        select(
+            func.count(case((due, 1))),
+            func.count(case((failed, 1))),
+            func.count(case((given_up, 1))),
+        ).select_from(OutboxMessage)
+    ).one()
+    return {"due": row[0], "failed": row[1], "given_up": row[2]}
 
 
 def _deliver_after_request(response: Response) -> Response:
