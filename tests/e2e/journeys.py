@@ -79,6 +79,13 @@ def log_in(page: Page, email: str, password: str = TEST_PASSWORD) -> None:
     expect(flash(page)).to_contain_text("You are logged in as")
 
 
+def log_out(page: Page) -> None:
+    """Log out from the menu and see that it worked."""
+    nav(page).get_by_role("button", name="Log out").click()
+    expect(flash(page)).to_contain_text("You are logged out.")
+    expect(nav(page).get_by_role("link", name="Log in", exact=True)).to_be_visible()
+
+
 def wait_for_mail(
     mailbox: Mailbox, address: str, count: int = 1, timeout: float = 10.0
 ) -> list[Message]:

@@ -22,6 +22,7 @@ from tests.e2e.journeys import (
     Screenshot,
     fits_the_phone,
     flash,
+    log_out,
     nav,
     path_is,
     submit_login,
@@ -33,12 +34,6 @@ NEW_PASSWORD = "lanterns over the harbour"
 
 
 # --- helpers ------------------------------------------------------------------------------------
-
-
-def log_out(page: Page) -> None:
-    nav(page).get_by_role("button", name="Log out").click()
-    expect(flash(page)).to_contain_text("You are logged out.")
-    expect(nav(page).get_by_role("link", name="Log in", exact=True)).to_be_visible()
 
 
 def count_users(app: Flask) -> int:
