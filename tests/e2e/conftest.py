@@ -8,14 +8,17 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from flask import Flask
 from playwright.sync_api import Page, expect
 from werkzeug.serving import make_server
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
 # CI runs three suites side by side on two cores: give pages time to arrive before an
 # expectation fails (the default is 5 s).
@@ -69,10 +72,30 @@ def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[s
     }
 
 
+def _closed_before_sending(app: Flask) -> WSGIApplication:
+    """The app with each answer read whole and closed before the server writes it.
+
+    Werkzeug's development server closes an answer only after draining the request socket,
+    and a browser that drops the connection makes that drain raise first: the answer of a
+    static file then leaves its file open, a ResourceWarning (an error here) in a later test.
+    """
+
+    def wsgi(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        answer = app(environ, start_response)
+        try:
+            return list(answer)
+        finally:
+            close = getattr(answer, "close", None)
+            if close is not None:
+                close()
+
+    return wsgi
+
+
 @pytest.fixture
 def live_server(app: Flask) -> Iterator[str]:
     """The test's app served over HTTP on a free port; yields the base URL (no trailing /)."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+    server = make_server("127.0.0.1", 0, _closed_before_sending(app), threaded=True)
     # A short poll interval: shutdown() waits for the loop's next poll (0.5 s by default).
     thread = threading.Thread(
         target=server.serve_forever, args=(0.05,), name="live-server", daemon=True
