@@ -6,7 +6,7 @@ FLASK := $(BIN)/flask --app wsgi
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test lint format migrate venv system-deps screenshots clean bench
+.PHONY: run test lint format migrate venv system-deps screenshots clean bench audit
 
 # Debian packages the tests need: Chromium for the browser tests (Playwright drives it).
 SYSTEM_PACKAGES := chromium
@@ -46,6 +46,11 @@ screenshots: $(VENV)/.installed
 bench: $(VENV)/.installed
 	$(BIN)/python -m bench.slots $(BENCH_ARGS)
 	$(BIN)/python -m bench.booking $(BENCH_BOOKING_ARGS)
+
+# Known vulnerabilities in every package installed from the pinned requirements (the venv's
+# own packages, dependencies of dependencies included), from the OSV database.
+audit: $(VENV)/.installed
+	$(BIN)/pip-audit --strict --vulnerability-service osv --skip-editable
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .

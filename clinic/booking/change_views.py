@@ -72,7 +72,7 @@ def cancel(booking_id: int) -> Response:
 
 
 @bp.route("/bookings/<int:booking_id>/mark", methods=["POST"])
-@login_required
+@roles_required(Role.THERAPIST, Role.ADMIN)
 def mark(booking_id: int) -> Response:
     def action(booking: Booking, form: MarkForm) -> tuple[str | None, str]:
         outcome = BookingStatus(form.outcome.data)

@@ -6,6 +6,8 @@ test, so a new page cannot slip past this check.
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 import pytest
 from sqlalchemy import select
 
@@ -276,15 +278,15 @@ def visitors(app, demo, make_user, make_therapist):
     return clients, {"therapist_x": x.id, "screening_a": screening_a, "booking_a": booking_a}
 
 
-def make_booking_row(client_id: int, therapist_id: int) -> int:
-    """A confirmed booking of client A with therapist X, tomorrow at ten (needs an app context)."""
-    from datetime import timedelta
-
+def make_booking_row(client_id: int, therapist_id: int, start: datetime | None = None) -> int:
+    """A confirmed booking of client A with therapist X, by default tomorrow at ten (needs an
+    app context)."""
     from clinic.booking.models import Booking
     from clinic.catalog.models import Room, Technique
     from clinic.clock import utcnow
 
-    start = utcnow().replace(hour=10, minute=0, second=0, microsecond=0) + timedelta(days=1)
+    if start is None:
+        start = utcnow().replace(hour=10, minute=0, second=0, microsecond=0) + timedelta(days=1)
     booking = Booking(
         client_id=client_id,
         therapist_id=therapist_id,
