@@ -132,13 +132,14 @@ def browser_context_args(browser_context_args: dict[str, Any], live_server: str)
 
 
 @pytest.fixture
-def screenshot() -> Callable[[Page, str], Path]:
-    """Save a full-page PNG of the page as NAME.png in SCREENSHOTS."""
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+def screenshot() -> Callable[..., Path]:
+    """Save a PNG of the page as NAME.png in SCREENSHOTS (NAME may hold a folder): the whole
+    page, or with full_page=False what the window shows."""
 
-    def take(page: Page, name: str) -> Path:
+    def take(page: Page, name: str, *, full_page: bool = True) -> Path:
         path = SCREENSHOTS / f"{name}.png"
-        page.screenshot(path=str(path), full_page=True)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(path), full_page=full_page)
         assert path.stat().st_size > 0
         return path
 

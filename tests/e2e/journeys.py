@@ -22,7 +22,7 @@ from tests.conftest import today
 from tests.e2e.conftest import PHONE
 from tests.support import CPH, TEST_PASSWORD, Mailbox, screen
 
-Screenshot = Callable[[Page, str], Path]
+Screenshot = Callable[..., Path]  # (page, name, *, full_page=True)
 
 
 # --- the page -------------------------------------------------------------------------------------
@@ -33,7 +33,12 @@ def nav(page: Page) -> Locator:
 
 
 def open_phone_menu(page: Page) -> None:
-    """Tap the menu button and wait until the menu has finished opening."""
+    """Tap the menu button and wait until the menu has finished opening.
+
+    Bootstrap's script (at the end of the page) must have run first: a tap before it has
+    attached its handlers does nothing, which a busy machine showed after a login.
+    """
+    page.wait_for_function("() => window.bootstrap !== undefined")
     page.get_by_role("button", name="Show the menu").tap()
     expect(page.locator("#nav-main")).to_have_class(re.compile(r"(^|\s)show(\s|$)"))
 
@@ -52,7 +57,8 @@ def booking_url(live_server: str) -> re.Pattern[str]:
 
 
 def fits_the_phone(page: Page) -> None:
-    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= PHONE["width"], f"{page.url} is {width} px wide on a phone"
 
 
 # --- people ---------------------------------------------------------------------------------------
