@@ -6,7 +6,7 @@ FLASK := $(BIN)/flask --app wsgi
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test lint format migrate venv system-deps screenshots clean bench audit
+.PHONY: run test lint format migrate venv system-deps screenshots clean bench audit translations extract-messages
 
 # Debian packages the tests need: Chromium for the browser tests (Playwright drives it).
 SYSTEM_PACKAGES := chromium
@@ -25,20 +25,36 @@ system-deps:
 		$(if $(filter 0,$(shell id -u)),,sudo) apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $(if $(filter 0,$(shell id -u)),,sudo) apt-get install -y -qq $(SYSTEM_PACKAGES); fi
 
-migrate: $(VENV)/.installed
+# The message catalogues: the .po files are the source (in git), the .mo files are built here.
+CATALOGUES := $(wildcard translations/*/LC_MESSAGES/messages.po)
+COMPILED := $(CATALOGUES:.po=.mo)
+
+translations: $(COMPILED)
+
+translations/%/LC_MESSAGES/messages.mo: translations/%/LC_MESSAGES/messages.po $(VENV)/.installed
+	$(BIN)/pybabel compile -d translations -l $* --statistics
+
+# After changing texts in the code: collect them and add the new ones to every catalogue.
+extract-messages: $(VENV)/.installed
+	$(BIN)/pybabel extract -F babel.cfg -k lazy_gettext -k _l -k N_ --no-location \
+		--sort-output -o translations/messages.pot .
+	$(BIN)/pybabel update -i translations/messages.pot -d translations --no-fuzzy-matching \
+		--ignore-obsolete
+
+migrate: $(VENV)/.installed translations
 	$(FLASK) db upgrade
 
 run: migrate
 	$(FLASK) seed-demo --if-empty
 	$(FLASK) run --host $(HOST) --port $(PORT)
 
-test: $(VENV)/.installed
+test: $(VENV)/.installed translations
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest
 
 # Refresh the README's screenshots (taken by the browser tests in docs/screenshots/).
-screenshots: $(VENV)/.installed
+screenshots: $(VENV)/.installed translations
 	SCREENSHOT_DIR=docs/screenshots $(BIN)/pytest tests/e2e -q
 
 # Time the slot search and check it against the brute-force reference (bench/slots.py);
@@ -61,4 +77,4 @@ format: $(VENV)/.installed
 	$(BIN)/ruff format .
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache $(COMPILED)

@@ -119,6 +119,10 @@ def load_config(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
     except (ZoneInfoNotFoundError, ValueError):
         raise ConfigError(f"CLINIC_TIMEZONE is not a known time zone: {timezone!r}") from None
 
+    default_locale = environ.get("DEFAULT_LOCALE", "en")
+    if default_locale not in ("en", "da"):
+        raise ConfigError(f"DEFAULT_LOCALE must be en or da, not {default_locale!r}")
+
     database_url = environ.get("DATABASE_URL", "")
     mail_backend = environ.get("MAIL_BACKEND", "smtp" if production else "console")
     if mail_backend not in ("console", "smtp", "file", "locmem"):
@@ -134,6 +138,8 @@ def load_config(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
         "CLINIC_NAME": environ.get("CLINIC_NAME", "Demo clinic"),
         "CLINIC_TIMEZONE": timezone,
         "CLINIC_CURRENCY": environ.get("CLINIC_CURRENCY", "DKK"),
+        # The language for a visitor whose browser asks for neither Danish nor English.
+        "DEFAULT_LOCALE": default_locale,
         "SESSION_COOKIE_SECURE": production,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",

@@ -54,6 +54,8 @@ class User(UserMixin, db.Model):
     failed_logins: Mapped[int] = mapped_column(default=0, server_default="0")
     failed_login_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The language the user chose ("en" or "da"); None: the browser's (clinic/i18n.py).
+    locale: Mapped[str | None] = mapped_column(String(8))
 
     def __repr__(self) -> str:
         return f"<User {self.id} {self.email} {self.role.value}>"

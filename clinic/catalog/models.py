@@ -6,7 +6,8 @@ import enum
 from datetime import date
 from typing import TYPE_CHECKING
 
-from sqlalchemy import CheckConstraint, Enum, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, Enum, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from clinic.auth.models import User
@@ -23,15 +24,30 @@ class Pressure(enum.StrEnum):
     GENTLE = "gentle"
 
 
+# The texts of a technique that are translated: the columns hold English, `translations` the
+# other languages ({"da": {"name": ..., ...}}); a text not translated shows in English.
+TRANSLATED = ("name", "summary", "description", "helps_with", "not_suitable_for")
+
+
+def _shown_locale() -> str | None:
+    from flask_babel import get_locale
+
+    locale = get_locale()  # None outside the app (a pure test): English
+    return locale.language if locale is not None else None
+
+
 class Technique(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     slug: Mapped[str] = mapped_column(String(64), unique=True)
-    name: Mapped[str] = mapped_column(String(120))
-    summary: Mapped[str] = mapped_column(String(300))
+    name_en: Mapped[str] = mapped_column("name", String(120))
+    summary_en: Mapped[str] = mapped_column("summary", String(300))
     # Plain text; blank lines separate paragraphs, lines in the two lists separate items.
-    description: Mapped[str] = mapped_column(Text)
-    helps_with: Mapped[str] = mapped_column(Text, default="")
-    not_suitable_for: Mapped[str] = mapped_column(Text, default="")
+    description_en: Mapped[str] = mapped_column("description", Text)
+    helps_with_en: Mapped[str] = mapped_column("helps_with", Text, default="")
+    not_suitable_for_en: Mapped[str] = mapped_column("not_suitable_for", Text, default="")
+    translations: Mapped[dict[str, dict[str, str]]] = mapped_column(
+        JSON, default=dict, server_default="{}"
+    )
     pressure: Mapped[Pressure] = mapped_column(
         Enum(Pressure, native_enum=False, length=16, values_callable=lambda e: [m.value for m in e])
     )
@@ -46,6 +62,93 @@ class Technique(db.Model):
 
     def __repr__(self) -> str:
         return f"<Technique {self.slug}>"
+
+    def text(self, field: str, locale: str | None = None) -> str:
+        """One of the TRANSLATED texts in `locale` (default: the request's), else in English."""
+        locale = locale or _shown_locale()
+        english = getattr(self, f"{field}_en")
+        if not locale or locale == "en":
+            return english
+        return (self.translations or {}).get(locale, {}).get(field) or english
+
+    def set_text(self, field: str, locale: str, value: str) -> None:
+        """Store a translated text (English goes in its column); a blank one is removed."""
+        if locale == "en":
+            setattr(self, f"{field}_en", value)
+            return
+        translations = {k: dict(v) for k, v in (self.translations or {}).items()}
+        texts = translations.setdefault(locale, {})
+        if value.strip():
+            texts[field] = value
+        else:
+            texts.pop(field, None)
+        self.translations = translations  # a new dict, so that the change is saved
+
+    # Read in the request's language, written in English, queried on the English column.
+    @hybrid_property
+    def name(self) -> str:
+        return self.text("name")
+
+    @name.inplace.setter
+    def _name_setter(self, value: str) -> None:
+        self.name_en = value
+
+    @name.inplace.expression
+    @classmethod
+    def _name_expression(cls):
+        return cls.name_en
+
+    @hybrid_property
+    def summary(self) -> str:
+        return self.text("summary")
+
+    @summary.inplace.setter
+    def _summary_setter(self, value: str) -> None:
+        self.summary_en = value
+
+    @summary.inplace.expression
+    @classmethod
+    def _summary_expression(cls):
+        return cls.summary_en
+
+    @hybrid_property
+    def description(self) -> str:
+        return self.text("description")
+
+    @description.inplace.setter
+    def _description_setter(self, value: str) -> None:
+        self.description_en = value
+
+    @description.inplace.expression
+    @classmethod
+    def _description_expression(cls):
+        return cls.description_en
+
+    @hybrid_property
+    def helps_with(self) -> str:
+        return self.text("helps_with")
+
+    @helps_with.inplace.setter
+    def _helps_with_setter(self, value: str) -> None:
+        self.helps_with_en = value
+
+    @helps_with.inplace.expression
+    @classmethod
+    def _helps_with_expression(cls):
+        return cls.helps_with_en
+
+    @hybrid_property
+    def not_suitable_for(self) -> str:
+        return self.text("not_suitable_for")
+
+    @not_suitable_for.inplace.setter
+    def _not_suitable_for_setter(self, value: str) -> None:
+        self.not_suitable_for_en = value
+
+    @not_suitable_for.inplace.expression
+    @classmethod
+    def _not_suitable_for_expression(cls):
+        return cls.not_suitable_for_en
 
     @property
     def paragraphs(self) -> list[str]:

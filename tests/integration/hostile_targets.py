@@ -69,6 +69,7 @@ FORMS: dict[str, Target] = {
     "feeds.regenerate": Target(
         "client", "/account/calendar/regenerate", page="/account/calendar", answers_with_page=True
     ),
+    "i18n.switch": Target("client", "/language", page="/"),
     "feeds.delete": Target("client", "/account/calendar/delete", fields=()),
     "previsit.check": Target("anonymous", "/visit-check/not-a-token", fields=("answer", "note")),
     "calendar_sources.my_sources": Target("therapist", "/therapist/calendar-sources"),

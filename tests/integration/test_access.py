@@ -242,6 +242,8 @@ ROUTES: dict[str, tuple[str, dict]] = {
     "two_factor.regenerate": ("/account/two-factor/recovery-codes", POST_ONLY),
     "two_factor.switch_off": ("/account/two-factor/off", POST_ONLY),
     "two_factor.login": ("/login/two-factor", answers(set(), others=HOME, anonymous=302)),
+    # The layout's language switch: a POST from any page, by anyone.
+    "i18n.switch": ("/language", POST_ONLY),
     "healthz": ("/healthz", EVERYONE),
     "static": ("/static/css/lindring.css", EVERYONE),
     "bootstrap.static": ("/bootstrap/static/css/bootstrap.min.css", EVERYONE),

@@ -79,6 +79,7 @@ POSTS: dict[str, tuple[str, dict]] = {
     "privacy.data": ("/account/data", LOGGED_IN),
     # Staff ask the clinic to close their account; only a client deletes their own.
     "privacy.delete": ("/account/delete", answers({"client_a", "client_b"})),
+    "i18n.switch": ("/language", EVERYONE),
     "feeds.regenerate": ("/account/calendar/regenerate", LOGGED_IN),
     "feeds.delete": ("/account/calendar/delete", LOGGED_IN),
     "screening.new": ("/screening/new", answers({"client_a", "client_b"})),
