@@ -7,6 +7,10 @@ reason (free text that may mention someone's health).
 
 Links are made with url_for(_external=True), so callers outside a request push a request
 context on PUBLIC_URL first, as clinic/notify/reminders.py does.
+
+What an event says (SUMMARY, DESCRIPTION, the feed's name) is written in the current locale:
+callers wrap the building in `with speaking(user):` for the user the file is for (a download,
+a feed, an e-mail's invitation). UIDs, times and the structure do not depend on it.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from flask import current_app, url_for
+from flask_babel import gettext as _
 from sqlalchemy import or_, select
 from sqlalchemy.orm import selectinload
 
@@ -72,17 +77,24 @@ def booking_event(booking: Booking, *, for_therapist: bool, invite: bool = False
     clinic_name = current_app.config["CLINIC_NAME"]
     therapist = booking.therapist.user
     other = booking.client.name if for_therapist else therapist.name
-    summary = f"{booking.technique.name}, {booking.duration_minutes} min ({other})"
+    summary = _(
+        "%(technique)s, %(minutes)d min (%(other)s)",
+        technique=booking.technique.name,
+        minutes=booking.duration_minutes,
+        other=other,
+    )
     cancelled = booking.status is BookingStatus.CANCELLED
     if cancelled:
         # Some programs ignore STATUS in subscribed calendars; the title says it too.
-        summary = f"Cancelled: {summary}"
+        summary = _("Cancelled: %(summary)s", summary=summary)
     link = url_for("booking.show", booking_id=booking.id, _external=True)
     description = link
     if booking.status is BookingStatus.PENDING:
-        description = (
-            f"Held {'' if for_therapist else 'for you '}until the clinic confirms it.\n{link}"
-        )
+        if for_therapist:
+            held = _("Held until the clinic confirms it.")
+        else:
+            held = _("Held for you until the clinic confirms it.")
+        description = f"{held}\n{link}"
     addressee = therapist if for_therapist else booking.client
     recipient = Person(addressee.name, addressee.email)
     return EventSpec(
@@ -117,7 +129,11 @@ def left_calendar_ics(booking: Booking, former: User) -> str:
     event = replace(
         event,
         cancelled=True,
-        summary=f"Moved to {booking.therapist.user.name}: {event.summary}",
+        summary=_(
+            "Moved to %(name)s: %(summary)s",
+            name=booking.therapist.user.name,
+            summary=event.summary,
+        ),
         attendees=(Person(former.name, former.email),),
     )
     return build_calendar([event], timezone=current_app.config["CLINIC_TIMEZONE"], method="CANCEL")
@@ -159,7 +175,9 @@ def feed_bookings(user: User, *, now: datetime | None = None) -> list[Booking]:
 def feed_name(user: User) -> str:
     """The calendar's name as the subscriber's program shows it."""
     clinic_name = current_app.config["CLINIC_NAME"]
-    return f"{clinic_name}: {'sessions' if user.is_therapist else 'bookings'}"
+    if user.is_therapist:
+        return _("%(clinic)s: sessions", clinic=clinic_name)
+    return _("%(clinic)s: bookings", clinic=clinic_name)
 
 
 def feed_ics(user: User, *, now: datetime | None = None) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 from werkzeug.wrappers import Response as WerkzeugResponse
@@ -23,6 +24,7 @@ from clinic.booking.views import load_booking
 from clinic.calendars.export import booking_filename, booking_ics, feed_ics
 from clinic.calendars.models import CalendarFeed
 from clinic.extensions import db
+from clinic.i18n import speaking
 
 bp = Blueprint("feeds", __name__)
 
@@ -93,17 +95,20 @@ def _calendar_response(text: str, *, filename: str, attachment: bool) -> Respons
 def booking_download(booking_id: int) -> Response:
     """The booking's .ics, for its client, its therapist and admins; others get 404."""
     booking = load_booking(booking_id)
-    text = booking_ics(booking, for_therapist=current_user.id != booking.client_id)
+    with speaking(current_user):
+        text = booking_ics(booking, for_therapist=current_user.id != booking.client_id)
     return _calendar_response(text, filename=booking_filename(booking), attachment=True)
 
 
 @bp.get("/calendar/<token>.ics")
 def feed(token: str) -> Response:
-    """The private feed; an unknown, replaced or deleted token, or an inactive user: 404."""
+    """The private feed, in its user's language; an unknown, replaced or deleted token, or an
+    inactive user: 404."""
     found = find_feed(token)
     if found is None:
         abort(404)
-    text = feed_ics(found.user)
+    with speaking(found.user):
+        text = feed_ics(found.user)
     if _mark_read(found):
         db.session.commit()
     return _calendar_response(text, filename="lindring.ics", attachment=False)
@@ -158,7 +163,10 @@ def delete() -> WerkzeugResponse:
         db.session.delete(calendar_feed)
         db.session.commit()
         flash(
-            "Your calendar link is deleted: calendars subscribed to it get nothing more from us.",
+            _(
+                "Your calendar link is deleted: calendars subscribed to it get nothing more "
+                "from us."
+            ),
             "success",
         )
     return redirect(url_for("feeds.settings"))

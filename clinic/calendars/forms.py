@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import Field, StringField, SubmitField
@@ -18,13 +20,13 @@ def _squeeze_spaces(value: str | None) -> str | None:
 
 def _name_field() -> StringField:
     return StringField(
-        "Name",
+        _l("Name"),
         validators=[
-            DataRequired("Give the calendar a name."),
-            Length(max=100, message="At most 100 characters."),
+            DataRequired(_l("Give the calendar a name.")),
+            Length(max=100, message=_l("At most 100 characters.")),
         ],
         filters=[_squeeze_spaces],
-        description="For you and the admins, e.g. 'Private' or 'Teaching'.",
+        description=_l("For you and the admins, e.g. 'Private' or 'Teaching'."),
     )
 
 
@@ -33,19 +35,19 @@ class UrlSourceForm(FlaskForm):
 
     name = _name_field()
     url = StringField(
-        "Address of the calendar (iCal format)",
+        _l("Address of the calendar (iCal format)"),
         validators=[
-            DataRequired("Give the calendar's address."),
-            Length(max=2000, message="At most 2000 characters."),
+            DataRequired(_l("Give the calendar's address.")),
+            Length(max=2000, message=_l("At most 2000 characters.")),
         ],
         filters=[lambda value: normalise_url(value) if value else value],
-        description=(
+        description=_l(
             "The private or secret address in iCal format that your calendar program shows, "
             "starting with https:// or webcal://. Keep it secret: after saving, only its host "
             "is shown here."
         ),
     )
-    submit = SubmitField("Connect calendar")
+    submit = SubmitField(_l("Connect calendar"))
 
     def validate_url(self, field: Field) -> None:
         try:
@@ -67,14 +69,14 @@ class _FileForm(FlaskForm):
         if len(content) > self.max_bytes:
             raise ValidationError(too_large(self.max_bytes))
         if not content.strip():
-            raise ValidationError("The file is empty.")
+            raise ValidationError(_("The file is empty."))
         self.content = content
 
 
 def _file_field() -> FileField:
     return FileField(
-        "iCalendar file (.ics)",
-        validators=[FileRequired("Choose the .ics file to upload.")],
+        _l("iCalendar file (.ics)"),
+        validators=[FileRequired(_l("Choose the .ics file to upload."))],
         render_kw={"accept": ".ics,.ical,.ifb,text/calendar"},
     )
 
@@ -84,11 +86,11 @@ class UploadSourceForm(_FileForm):
 
     name = _name_field()
     file = _file_field()
-    submit = SubmitField("Upload calendar")
+    submit = SubmitField(_l("Upload calendar"))
 
 
 class ReplaceUploadForm(_FileForm):
     """A new version of an uploaded calendar's file."""
 
     file = _file_field()
-    submit = SubmitField("Upload new version")
+    submit = SubmitField(_l("Upload new version"))

@@ -14,6 +14,8 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
@@ -114,7 +116,7 @@ def _page(
         replace[replace_id] = replace_form
     for s in sources:
         if s.id in replace:  # one label per row, so each file field says whose it is
-            replace[s.id].file.label.text = f"New file for “{s.name}”"
+            replace[s.id].file.label.text = _("New file for “%(name)s”", name=s.name)
     own = place.own
     return render_template(
         "calendars/sources.html",
@@ -155,8 +157,14 @@ def _sources(place: _Place) -> str | Response:
         else:
             db.session.commit()
             flash(
-                f"Calendar “{name}” connected: {source.event_count} busy time(s) imported. "
-                "It is fetched again regularly.",
+                ngettext(
+                    "Calendar “%(name)s” connected: %(num)d busy time(s) imported. It is fetched "
+                    "again regularly.",
+                    "Calendar “%(name)s” connected: %(num)d busy time(s) imported. It is fetched "
+                    "again regularly.",
+                    source.event_count,
+                    name=name,
+                ),
                 "success",
             )
             return redirect(place.url("sources"))
@@ -196,7 +204,12 @@ def _upload(place: _Place) -> str | Response:
         else:
             db.session.commit()
             flash(
-                f"Calendar “{name}” uploaded: {source.event_count} busy time(s) imported.",
+                ngettext(
+                    "Calendar “%(name)s” uploaded: %(num)d busy time(s) imported.",
+                    "Calendar “%(name)s” uploaded: %(num)d busy time(s) imported.",
+                    source.event_count,
+                    name=name,
+                ),
                 "success",
             )
             return redirect(place.url("sources"))
@@ -213,11 +226,18 @@ def _replace(place: _Place, source_id: int) -> str | Response:
         db.session.commit()  # the new import, or the error noted on the source
         if error is None:
             flash(
-                f"Calendar “{source.name}” replaced: {source.event_count} busy time(s) imported.",
+                ngettext(
+                    "Calendar “%(name)s” replaced: %(num)d busy time(s) imported.",
+                    "Calendar “%(name)s” replaced: %(num)d busy time(s) imported.",
+                    source.event_count,
+                    name=source.name,
+                ),
                 "success",
             )
             return redirect(place.url("sources"))
-        form.file.errors.append(f"{error} The busy times imported before are kept.")
+        form.file.errors.append(
+            _("%(error)s The busy times imported before are kept.", error=error)
+        )
     return _page(place, replace_form=form, replace_id=source_id)
 
 
@@ -226,7 +246,7 @@ def _refresh(place: _Place, source_id: int) -> Response:
     if not ButtonForm().validate_on_submit():
         abort(400)
     if source.url is None:
-        flash("An uploaded calendar is brought up to date by uploading its file again.", "info")
+        flash(_("An uploaded calendar is brought up to date by uploading its file again."), "info")
         return redirect(place.url("sources"))
     outcome = imports.refresh(source_id, now=clock.utcnow())
     if outcome is None:
@@ -235,13 +255,22 @@ def _refresh(place: _Place, source_id: int) -> Response:
     refreshed, error = outcome
     if error is None:
         flash(
-            f"Calendar “{refreshed.name}” refreshed: {refreshed.event_count} busy time(s).",
+            ngettext(
+                "Calendar “%(name)s” refreshed: %(num)d busy time(s).",
+                "Calendar “%(name)s” refreshed: %(num)d busy time(s).",
+                refreshed.event_count,
+                name=refreshed.name,
+            ),
             "success",
         )
     else:
         flash(
-            f"Calendar “{refreshed.name}” could not be refreshed: {error} "
-            "The busy times imported before are kept.",
+            _(
+                "Calendar “%(name)s” could not be refreshed: %(error)s The busy times imported "
+                "before are kept.",
+                name=refreshed.name,
+                error=error,
+            ),
             "danger",
         )
     return redirect(place.url("sources"))
@@ -254,7 +283,7 @@ def _delete(place: _Place, source_id: int) -> Response:
     name = source.name
     imports.delete_source(source, by=_me(), ip=_ip())
     db.session.commit()
-    flash(f"Calendar “{name}” removed, with its busy times.", "success")
+    flash(_("Calendar “%(name)s” removed, with its busy times.", name=name), "success")
     return redirect(place.url("sources"))
 
 

@@ -17,6 +17,7 @@ from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, abort, current_app, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import contains_eager, selectinload
@@ -51,9 +52,13 @@ def _asked_date(name: str) -> tuple[date, str]:
     try:
         asked = date.fromisoformat(raw)
     except ValueError:
-        return _today(), "That date could not be read (use YYYY-MM-DD); showing today."
+        return _today(), _("That date could not be read (use YYYY-MM-DD); showing today.")
     if not EARLIEST <= asked <= LATEST:
-        return _today(), f"Choose a date from {EARLIEST.year} to {LATEST.year}; showing today."
+        return _today(), _(
+            "Choose a date from %(first)d to %(last)d; showing today.",
+            first=EARLIEST.year,
+            last=LATEST.year,
+        )
     return asked, ""
 
 

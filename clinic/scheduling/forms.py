@@ -7,12 +7,17 @@ from datetime import date, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from babel.dates import format_date
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_ngettext
 from flask_wtf import FlaskForm
 from wtforms import (
     DateField,
     Field,
     IntegerField,
     RadioField,
+    SelectChoice,
     SelectField,
     StringField,
     SubmitField,
@@ -27,18 +32,27 @@ from wtforms.validators import (
     ValidationError,
 )
 
+from clinic.i18n import current_locale
 from clinic.numbers import DAY_RANGE_MESSAGE, usable_day
 from clinic.scheduling.operations import DASH, exists, whole_days
 from clinic.scheduling.slots import Interval, local_window
 
-WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+WEEKDAYS = (
+    _l("Monday"),
+    _l("Tuesday"),
+    _l("Wednesday"),
+    _l("Thursday"),
+    _l("Friday"),
+    _l("Saturday"),
+    _l("Sunday"),
+)
 INTERVALS_PER_DAY = 3
 # Far enough for any holiday plan; it also keeps date arithmetic away from date.max.
 MAX_DAYS_AHEAD = 5 * 366
 
 TIME_FORMATS = ["%H:%M", "%H:%M:%S"]  # browsers send seconds when a step below a minute is set
-BAD_TIME = "Enter a time as HH:MM, for example 09:00."
-BAD_DATE = "Enter a date as YYYY-MM-DD."
+BAD_TIME = _l("Enter a time as HH:MM, for example 09:00.")
+BAD_DATE = _l("Enter a date as YYYY-MM-DD.")
 
 
 def _time_field(label: str) -> TimeField:
@@ -67,7 +81,7 @@ class WeeklyHoursForm(FlaskForm):
     Field names are `d{weekday}_{n}_start` and `..._end` (weekday 0 is Monday, n from 1).
     """
 
-    submit = SubmitField("Save working hours")
+    submit = SubmitField(_l("Save working hours"))
 
     @staticmethod
     def names(weekday: int, n: int) -> tuple[str, str]:
@@ -133,23 +147,32 @@ def _interval_problem(
     start: Field, end: Field, seen: list[tuple[int, time, time]]
 ) -> tuple[Field, str] | None:
     if start.data is None:
-        return start, "Give a start time too, or clear the end time."
+        return start, _("Give a start time too, or clear the end time.")
     if end.data is None:
-        return end, "Give an end time too, or clear the start time."
+        return end, _("Give an end time too, or clear the start time.")
     if start.data >= end.data:
-        return end, f"The end must be after the start ({_hhmm(start.data)})."
+        return end, _("The end must be after the start (%(time)s).", time=_hhmm(start.data))
     for other, other_start, other_end in seen:
         if start.data < other_end and other_start < end.data:
             span = f"{_hhmm(other_start)}{DASH}{_hhmm(other_end)}"
-            return start, f"Overlaps interval {other} ({span}) of the same day."
+            return start, _(
+                "Overlaps interval %(number)d (%(span)s) of the same day.", number=other, span=span
+            )
     return None
 
 
 for _weekday, _day in enumerate(WEEKDAYS):
     for _n in range(1, INTERVALS_PER_DAY + 1):
         _start, _end = WeeklyHoursForm.names(_weekday, _n)
-        setattr(WeeklyHoursForm, _start, _time_field(f"{_day}, interval {_n}: start"))
-        setattr(WeeklyHoursForm, _end, _time_field(f"{_day}, interval {_n}: end"))
+        _labels = {"day": _day, "number": _n}
+        setattr(
+            WeeklyHoursForm,
+            _start,
+            _time_field(_l("%(day)s, interval %(number)d: start", **_labels)),
+        )
+        setattr(
+            WeeklyHoursForm, _end, _time_field(_l("%(day)s, interval %(number)d: end", **_labels))
+        )
 
 
 class TimeOffForm(FlaskForm):
@@ -161,22 +184,25 @@ class TimeOffForm(FlaskForm):
     """
 
     kind = RadioField(
-        "Time off for",
-        choices={"days": "Whole days", "hours": "Some hours of one day"},
+        _l("Time off for"),
+        choices=[
+            SelectChoice("days", _l("Whole days")),
+            SelectChoice("hours", _l("Some hours of one day")),
+        ],
         default="days",
-        validators=[InputRequired("Choose whole days or some hours.")],
+        validators=[InputRequired(_l("Choose whole days or some hours."))],
     )
-    first_day = _date_field("First day")
-    last_day = _date_field("Last day", description="Leave it blank for a single day.")
-    day = _date_field("Day")
-    start = _time_field("From")
-    end = _time_field("Until")
+    first_day = _date_field(_l("First day"))
+    last_day = _date_field(_l("Last day"), description=_l("Leave it blank for a single day."))
+    day = _date_field(_l("Day"))
+    start = _time_field(_l("From"))
+    end = _time_field(_l("Until"))
     reason = StringField(
-        "Reason (optional)",
-        validators=[Length(max=200, message="At most 200 characters.")],
-        description="Only staff see it, e.g. 'holiday' or 'course'.",
+        _l("Reason (optional)"),
+        validators=[Length(max=200, message=_l("At most 200 characters."))],
+        description=_l("Only staff see it, e.g. 'holiday' or 'course'."),
     )
-    submit = SubmitField("Add time off")
+    submit = SubmitField(_l("Add time off"))
 
     DAYS_FIELDS = ("first_day", "last_day")
     HOURS_FIELDS = ("day", "start", "end")
@@ -215,17 +241,17 @@ class TimeOffForm(FlaskForm):
 
     def _too_far(self, f: Field) -> bool:
         if f.data > self.today + timedelta(days=MAX_DAYS_AHEAD):
-            f.errors.append("Pick a day within the next five years.")
+            f.errors.append(_("Pick a day within the next five years."))
             return True
         return False
 
     def _days(self) -> Interval | None:
-        if self._missing((self.first_day, "Give the first day.")):
+        if self._missing((self.first_day, _("Give the first day."))):
             return None
         first = self.first_day.data
         last = self.last_day.data or first
         if last < first:
-            self.last_day.errors.append("The last day cannot be before the first day.")
+            self.last_day.errors.append(_("The last day cannot be before the first day."))
             return None
         if self._too_far(self.closing_field):
             return None
@@ -233,22 +259,32 @@ class TimeOffForm(FlaskForm):
 
     def _hours(self) -> Interval | None:
         if self._missing(
-            (self.day, "Give the day."),
-            (self.start, "Give the start time."),
-            (self.end, "Give the end time."),
+            (self.day, _("Give the day.")),
+            (self.start, _("Give the start time.")),
+            (self.end, _("Give the end time.")),
         ) or self._too_far(self.day):
             return None
         if self.end.data <= self.start.data:
-            self.end.errors.append(f"The end must be after the start ({_hhmm(self.start.data)}).")
+            self.end.errors.append(
+                _("The end must be after the start (%(time)s).", time=_hhmm(self.start.data))
+            )
             return None
         for f in (self.start, self.end):
             if not exists(self.day.data, f.data, self.zone):
-                f.errors.append(
-                    f"{_hhmm(f.data)} does not exist on {self.day.data.day} "
-                    f"{self.day.data:%B %Y}: the clocks go forward that night."
-                )
+                f.errors.append(_skipped_time(f.data, self.day.data))
                 return None
         return local_window(self.day.data, self.start.data, self.end.data, self.zone)
+
+
+def _skipped_time(value: time, day: date) -> str:
+    """The message for a wall-clock time the clocks skip: "02:30 does not exist on 28 March
+    2027: ...", with the month in the request's language."""
+    return _(
+        "%(time)s does not exist on %(day)d %(month)s: the clocks go forward that night.",
+        time=_hhmm(value),
+        day=day.day,
+        month=format_date(day, "MMMM y", locale=current_locale()),
+    )
 
 
 class ButtonForm(FlaskForm):
@@ -274,7 +310,9 @@ class WholeNumber:
     def __call__(self, form: FlaskForm, field: Field) -> None:
         if field.process_errors or field.data is None or not self.low <= field.data <= self.high:
             field.errors.clear()
-            raise StopValidation(f"Give a whole number from {self.low} to {self.high}.")
+            raise StopValidation(
+                _("Give a whole number from %(low)d to %(high)d.", low=self.low, high=self.high)
+            )
 
 
 def _minutes(label: str, low: int, high: int, description: str) -> IntegerField:
@@ -283,60 +321,76 @@ def _minutes(label: str, low: int, high: int, description: str) -> IntegerField:
 
 class PolicyForm(FlaskForm):
     granularity_minutes = SelectField(
-        "Start times every (minutes)",
-        choices={m: f"{m} minutes" for m in GRANULARITIES},
+        _l("Start times every (minutes)"),
+        choices=[
+            SelectChoice(m, lazy_ngettext("%(num)d minute", "%(num)d minutes", m))
+            for m in GRANULARITIES
+        ],
         coerce=int,
-        validators=[InputRequired("Choose how often a session may start.")],
-        description="Sessions start on this grid of the clinic's clock: 09:00, 09:15, ...",
+        validators=[InputRequired(_l("Choose how often a session may start."))],
+        description=_l("Sessions start on this grid of the clinic's clock: 09:00, 09:15, ..."),
     )
     buffer_minutes = _minutes(
-        "Buffer after a session (minutes)", 0, 120, "Free time kept between two sessions."
+        _l("Buffer after a session (minutes)"), 0, 120, _l("Free time kept between two sessions.")
     )
     min_notice_minutes = _minutes(
-        "Minimum notice (minutes)", 0, 10080, "How long before its start a session can be booked."
+        _l("Minimum notice (minutes)"),
+        0,
+        10080,
+        _l("How long before its start a session can be booked."),
     )
-    horizon_days = _minutes("Booking horizon (days)", 1, 365, "How far ahead clients can book.")
+    horizon_days = _minutes(
+        _l("Booking horizon (days)"), 1, 365, _l("How far ahead clients can book.")
+    )
     cancellation_cutoff_hours = _minutes(
-        "Cancellation cut-off (hours)",
+        _l("Cancellation cut-off (hours)"),
         0,
         168,
-        "Clients can cancel or reschedule until this long before the start. Each booking keeps "
-        "the cut-off in force when it was made.",
+        _l(
+            "Clients can cancel or reschedule until this long before the start. Each booking "
+            "keeps the cut-off in force when it was made."
+        ),
     )
     waitlist_claim_minutes = _minutes(
-        "Waitlist claim time (minutes)",
+        _l("Waitlist claim time (minutes)"),
         15,
         1440,
-        "How long the link in a waitlist e-mail lets a client claim a freed time, from 15 "
-        "minutes to 24 hours (1440).",
+        _l(
+            "How long the link in a waitlist e-mail lets a client claim a freed time, from 15 "
+            "minutes to 24 hours (1440)."
+        ),
     )
     no_show_review_threshold = _minutes(
-        "No-shows before the clinic confirms a client's bookings",
+        _l("No-shows before the clinic confirms a client's bookings"),
         0,
         20,
-        "A client with this many no-shows can still book, but each new booking is held until "
-        "an admin confirms it. 0 turns this off.",
+        _l(
+            "A client with this many no-shows can still book, but each new booking is held "
+            "until an admin confirms it. 0 turns this off."
+        ),
     )
     screening_retention_years = _minutes(
-        "Keep screenings for N years after the last visit",
+        _l("Keep screenings for N years after the last visit"),
         1,
         30,
-        "Health screenings, pre-visit check answers and treatment note texts are erased this "
-        "many years after the client's last visit (or after the screening, for a client who "
-        "never came) by the purge-expired job.",
+        _l(
+            "Health screenings, pre-visit check answers and treatment note texts are erased "
+            "this many years after the client's last visit (or after the screening, for a "
+            "client who never came) by the purge-expired job."
+        ),
     )
-    submit = SubmitField("Save policies")
+    submit = SubmitField(_l("Save policies"))
 
     # The page shows the fields in these groups, in this order.
     GROUPS = (
         (
-            "Free times",
+            _l("Free times"),
             ("granularity_minutes", "buffer_minutes", "min_notice_minutes", "horizon_days"),
         ),
-        ("Cancelling and moving", ("cancellation_cutoff_hours",)),
-        ("Waitlist", ("waitlist_claim_minutes",)),
-        ("Missed sessions", ("no_show_review_threshold",)),
-        ("Health data", ("screening_retention_years",)),
+        (_l("Cancelling and moving"), ("cancellation_cutoff_hours",)),
+        (_l("Waitlist"), ("waitlist_claim_minutes",)),
+        (_l("Missed sessions"), ("no_show_review_threshold",)),
+        (_l("Health data"), ("screening_retention_years",)),
     )
     FIELDS = tuple(name for _, names in GROUPS for name in names)
 
@@ -352,14 +406,14 @@ class RoomForm(FlaskForm):
     """A room's name. Names are unique regardless of case ("Room 1" and "room 1" clash)."""
 
     name = StringField(
-        "Room name",
+        _l("Room name"),
         validators=[
-            DataRequired("Give the room a name."),
-            Length(max=80, message="At most 80 characters."),
+            DataRequired(_l("Give the room a name.")),
+            Length(max=80, message=_l("At most 80 characters.")),
         ],
         filters=[_squeeze_spaces],
     )
-    submit = SubmitField("Save")
+    submit = SubmitField(_l("Save"))
 
     def __init__(self, *args: Any, taken: dict[str, int], room_id: int | None = None, **kwargs):
         """`taken` maps each existing room's case-folded name to its id."""
@@ -370,4 +424,4 @@ class RoomForm(FlaskForm):
     def validate_name(self, field: Field) -> None:
         owner = self.taken.get(field.data.casefold())
         if owner is not None and owner != self.room_id:
-            raise ValidationError(f"There is already a room called “{field.data}”.")
+            raise ValidationError(_("There is already a room called “%(name)s”.", name=field.data))

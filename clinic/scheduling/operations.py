@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from clinic.audit.models import record as audit
@@ -82,7 +83,7 @@ def add_time_off(
 ) -> TimeOff:
     """Raises SchedulingError when the whole span lies in the past."""
     if span.end <= now:
-        raise SchedulingError("That time is already over; time off must end in the future.")
+        raise SchedulingError(_("That time is already over; time off must end in the future."))
     row = TimeOff(
         therapist_id=therapist.id, starts_at=span.start, ends_at=span.end, reason=reason.strip()
     )

@@ -12,6 +12,8 @@ from collections.abc import Callable
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
@@ -66,7 +68,7 @@ def _hours_page(therapist: Therapist, *, own: bool, here: str) -> str | Response
         operations.save_working_hours(therapist, form.intervals(), by=_me(), ip=_ip())
         hours_saved.send(current_app._get_current_object(), therapist=therapist, before=before)
         db.session.commit()
-        flash("Working hours saved. The coming two weeks below show the result.", "success")
+        flash(_("Working hours saved. The coming two weeks below show the result."), "success")
         return redirect(here)
     hours = [
         (weekday, start, end)
@@ -108,7 +110,7 @@ def _time_off_page(
             form.closing_field.errors.append(str(exc))
         else:
             db.session.commit()
-            flash("Time off added.", "success")
+            flash(_("Time off added."), "success")
             return redirect(here)
     return render_template(
         "scheduling/time_off.html",
@@ -130,7 +132,7 @@ def _delete_time_off(therapist: Therapist, time_off_id: int, *, back: str) -> Re
         abort(400)
     operations.delete_time_off(row, by=_me(), ip=_ip())
     db.session.commit()
-    flash("Time off deleted.", "success")
+    flash(_("Time off deleted."), "success")
     return redirect(back)
 
 
@@ -202,9 +204,9 @@ def _therapist(therapist_id: int) -> Therapist:
 
 THERAPISTS_PER_PAGE = 50
 THERAPIST_SORTS = {
-    "name": ("Name", [func.lower(User.name)]),
-    "email": ("E-mail", [User.email]),
-    "active": ("Active", [Therapist.active, User.active, func.lower(User.name)]),
+    "name": (_l("Name"), [func.lower(User.name)]),
+    "email": (_l("E-mail"), [User.email]),
+    "active": (_l("Active"), [Therapist.active, User.active, func.lower(User.name)]),
 }
 
 
@@ -273,8 +275,10 @@ def policies() -> str | Response:
         operations.update_policy(form.values(), by=_me(), ip=_ip())
         db.session.commit()
         flash(
-            "Clinic policies saved. New searches for free times and new bookings use them at "
-            "once; existing bookings keep their own price and cancellation cut-off.",
+            _(
+                "Clinic policies saved. New searches for free times and new bookings use them "
+                "at once; existing bookings keep their own price and cancellation cut-off."
+            ),
             "success",
         )
         return redirect(url_for("scheduling_admin.policies"))
@@ -289,8 +293,8 @@ def _rename_form(room: Room, taken: dict[str, int], formdata: object = None) -> 
         room_id=room.id,
         data={"name": room.name},
     )
-    form.name.label.text = f"New name for {room.name}"
-    form.submit.label.text = "Rename"
+    form.name.label.text = _("New name for %(name)s", name=room.name)
+    form.submit.label.text = _("Rename")
     return form
 
 
@@ -301,7 +305,7 @@ def _rooms_page(add: RoomForm | None = None, renamed: RoomForm | None = None) ->
         forms[renamed.room_id] = renamed
     if add is None:
         add = RoomForm(formdata=None, taken={})
-    add.submit.label.text = "Add room"
+    add.submit.label.text = _("Add room")
     return render_template(
         "admin/rooms.html", rooms=rooms, add=add, rename=forms, button=ButtonForm()
     )
@@ -314,7 +318,7 @@ def _room(room_id: int) -> Room:
     return room
 
 
-DUPLICATE_ROOM = "There is already a room with that name."
+DUPLICATE_ROOM = _l("There is already a room with that name.")
 
 
 @admin_bp.route("/rooms", methods=["GET", "POST"])
@@ -327,10 +331,10 @@ def rooms() -> str | Response:
             room = operations.add_room(form.name.data, by=_me(), ip=_ip())
         except IntegrityError:  # added by someone else since the check
             db.session.rollback()
-            form.name.errors.append(DUPLICATE_ROOM)
+            form.name.errors.append(str(DUPLICATE_ROOM))
         else:
             db.session.commit()
-            flash(f"Room “{room.name}” added.", "success")
+            flash(_("Room “%(name)s” added.", name=room.name), "success")
             return redirect(url_for("scheduling_admin.rooms"))
     return _rooms_page(add=form)
 
@@ -345,10 +349,10 @@ def rename_room(room_id: int) -> str | Response:
             operations.rename_room(room, form.name.data, by=_me(), ip=_ip())
         except IntegrityError:
             db.session.rollback()
-            form.name.errors.append(DUPLICATE_ROOM)
+            form.name.errors.append(str(DUPLICATE_ROOM))
         else:
             db.session.commit()
-            flash(f"Room “{old}” is now called “{room.name}”.", "success")
+            flash(_("Room “%(old)s” is now called “%(new)s”.", old=old, new=room.name), "success")
             return redirect(url_for("scheduling_admin.rooms"))
     return _rooms_page(renamed=form)
 
@@ -362,7 +366,10 @@ def room_active(room_id: int, action: str) -> Response:
     operations.set_room_active(room, active, by=_me(), ip=_ip())
     db.session.commit()
     if active:
-        flash(f"Room “{room.name}” can be booked again.", "success")
+        flash(_("Room “%(name)s” can be booked again.", name=room.name), "success")
     else:
-        flash(f"Room “{room.name}” is deactivated: no new bookings will use it.", "success")
+        flash(
+            _("Room “%(name)s” is deactivated: no new bookings will use it.", name=room.name),
+            "success",
+        )
     return redirect(url_for("scheduling_admin.rooms"))
