@@ -175,6 +175,143 @@ TECHNIQUES: list[dict] = [
 ]
 
 
+# The same texts in Danish, by slug (Technique.translations["da"]).
+TECHNIQUES_DA: dict[str, dict[str, str]] = {
+    "sports-massage": {
+        "name": "Sportsmassage",
+        "summary": "Fast og målrettet arbejde med de dybe muskler i ryg og hofter, til aktive "
+        "mennesker og til smerter, der kommer af belastning og overbelastning.",
+        "description": (
+            "Sportsmassage arbejder med et fast tryk på de dybere lag af musklerne. Behandleren "
+            "finder de områder, der er spændte eller overbelastede, ofte i lænden, balderne og "
+            "hofterne, og bearbejder dem med æltning, strygninger og udstrækning.\n\n"
+            "Den passer til dig, der træner, har et fysisk hårdt arbejde eller er på vej tilbage "
+            "til aktivitet efter en forstrækning. Regn med lidt ømhed under behandlingen og en "
+            "dag eller to efter; sig straks til din behandler, hvis trykket bliver for hårdt.\n\n"
+            "Mange klienter kommer hver uge, mens smerterne står på, og derefter hver anden uge "
+            "eller en gang om måneden for at holde dem væk."
+        ),
+        "helps_with": (
+            "Spændte, overbelastede muskler i lænd og hofter\n"
+            "Rygsmerter, der følger med træning eller tungt arbejde\n"
+            "Stivhed, der begrænser din bevægelighed\n"
+            "At komme i gang igen efter en muskelforstrækning"
+        ),
+        "not_suitable_for": (
+            "En diagnosticeret diskusprolaps eller smerter, der stråler ned i et ben, "
+            "uden en lægeerklæring\n"
+            "Feber, en akut infektion eller en operation inden for de seneste seks uger\n"
+            "Blodfortyndende medicin eller en forstyrrelse i blodets størkning, indtil vi har "
+            "set dit helbredsskema igennem\n"
+            "En frisk forstrækning eller forstuvning (inden for de seneste 72 timer)"
+        ),
+    },
+    "trigger-point-therapy": {
+        "name": "Triggerpunktsbehandling",
+        "summary": "Et roligt, vedvarende tryk på de små, ømme knuder i musklen, som sender "
+        "smerte videre til andre steder, indtil de giver slip.",
+        "description": (
+            "Et triggerpunkt er et lille, stramt sted i en muskel, som gør ondt, når man trykker "
+            "på det, og som ofte sender smerten et andet sted hen: en knude ved siden af "
+            "rygsøjlen kan mærkes som en murren i balden eller ned langs hoften.\n\n"
+            "Behandleren finder punkterne og holder et fast tryk på hvert af dem, til spændingen "
+            "letter, og strækker derefter musklen ud. Trykket kan føles skarpt et øjeblik; du og "
+            "din behandler aftaler, hvor meget der er det rigtige.\n\n"
+            "Korte behandlinger passer godt ind mellem andre behandlinger, eller som opfølgning "
+            "for at finde de punkter, der bliver ved med at komme igen."
+        ),
+        "helps_with": (
+            "Skarp, lokal smerte et bestemt sted i lænden\n"
+            "Smerte, der breder sig fra en knude til balden eller hoften\n"
+            "Muskler, der spænder op igen og igen samme sted"
+        ),
+        "not_suitable_for": (
+            "Smerter, følelsesløshed eller prikken, der løber ned i et ben, "
+            "uden en lægeerklæring\n"
+            "Blodfortyndende medicin, knogleskørhed eller en forstyrrelse i blodets størkning, "
+            "indtil vi har vurderet det\n"
+            "Hud, der er såret, inficeret eller betændt, dér hvor trykket skal sættes ind"
+        ),
+    },
+    "myofascial-release": {
+        "name": "Myofascial release",
+        "summary": "Langsom, vedvarende udstrækning af bindevævet omkring musklerne, blid nok "
+        "til en følsom ryg.",
+        "description": (
+            "Fascie er det tynde bindevæv, der omgiver hver eneste muskel. Når det bliver stift, "
+            "bliver det sværere at bevæge sig, og smerten kan brede sig over et stort område, "
+            "nogle gange helt ned i benene.\n\n"
+            "Ved myofascial release bruger behandleren langsomme, rolige stræk og et let, "
+            "vedvarende tryk, som regel uden olie, og venter på, at vævet bliver blødere, i stedet "
+            "for at tvinge det. Behandlingen er rolig og blid og et godt valg, når fast tryk er "
+            "for meget.\n\n"
+            "Klienter med langvarige rygsmerter kombinerer den ofte med de øvelser, som "
+            "behandleren giver dem med hjem."
+        ),
+        "helps_with": (
+            "Udbredt stivhed og en følelse af at sidde fast\n"
+            "Rygsmerter, der når ned i balderne eller benene\n"
+            "En følsom ryg, der ikke tåler fast tryk\n"
+            "At bevæge sig friere efter en lang periode med smerter"
+        ),
+        "not_suitable_for": (
+            "Feber, en akut infektion eller en smitsom hudsygdom\n"
+            "Et knoglebrud, der ikke er helet, eller en operation inden for de seneste seks uger\n"
+            "Svær slidgigt i ryggen eller spinalstenose, uden en lægeerklæring"
+        ),
+    },
+    "deep-tissue-massage": {
+        "name": "Dybdegående vævsmassage",
+        "summary": "Langsomme, dybe strøg på tværs af muskelfibrene, som løsner gamle "
+        "spændinger og sammenvoksninger.",
+        "description": (
+            "Dybdegående vævsmassage når ind til de inderste lag af muskler og bindevæv med "
+            "langsomme strøg og et fast, roligt tryk, ofte med underarmen eller albuen.\n\n"
+            "Den bruges mod kroniske spændinger: muskler, der har været stramme i månedsvis, "
+            "eller som er blevet forkortede af lange dage ved skrivebordet. Arbejdet er intenst, "
+            "men det må aldrig blive uudholdeligt; træk vejret roligt, og sig til, når det er "
+            "for meget.\n\n"
+            "Drik vand, og bevæg dig roligt bagefter; lidt ømhed dagen efter er almindeligt og "
+            "går over."
+        ),
+        "helps_with": (
+            "Kroniske spændinger i lænden og midt på ryggen\n"
+            "Stivhed efter mange timers stillesiddende arbejde\n"
+            "Nedsat bevægelighed på grund af forkortede muskler"
+        ),
+        "not_suitable_for": (
+            "En diagnosticeret diskusprolaps, en klemt nerve eller svær slidgigt i ryggen, "
+            "uden en lægeerklæring\n"
+            "Knogleskørhed, uden en lægeerklæring\n"
+            "Blodfortyndende medicin, graviditet eller en hjertesygdom, indtil vi har vurderet det"
+        ),
+    },
+    "classic-massage": {
+        "name": "Klassisk massage",
+        "summary": "Den velkendte svenske massage med lange strøg, æltning og et roligt tempo, "
+        "der får spændte muskler til at slappe af og letter hverdagens ømhed i ryggen.",
+        "description": (
+            "Klassisk massage (i Danmark ofte kaldet fysiurgisk massage) bruger lange, glidende "
+            "strøg, æltning og blid friktion med olie. Den varmer musklerne op, sætter gang i "
+            "blodomløbet og hjælper hele kroppen til at slappe af.\n\n"
+            "Den er en god første behandling, hvis du ikke har fået massage før, og en god måde "
+            "at undgå, at hverdagens spændinger hober sig op. Trykket tilpasses dig.\n\n"
+            "En behandling på 30 minutter dækker ryggen; på 60 minutter er der også tid til "
+            "nakke, skuldre og ben."
+        ),
+        "helps_with": (
+            "Hverdagens ømhed og spændinger i ryg, nakke og skuldre\n"
+            "Stress, der sætter sig i musklerne\n"
+            "En første massage eller fast vedligeholdelse mellem andre behandlinger"
+        ),
+        "not_suitable_for": (
+            "Feber, en akut infektion eller en smitsom hudsygdom\n"
+            "En blodprop eller en forstyrrelse i blodets størkning, uden en lægeerklæring\n"
+            "Kræftbehandling nu eller inden for de seneste fem år, uden en lægeerklæring"
+        ),
+    },
+}
+
 MON_FRI = (0, 1, 2, 3, 4)
 
 
@@ -257,12 +394,17 @@ def seed_demo(today: date, now: datetime) -> list[str]:
         technique = db.session.scalar(select(Technique).where(Technique.slug == data["slug"]))
         if technique is None:
             fields = {k: v for k, v in data.items() if k != "options"}
-            technique = Technique(position=position, **fields)
+            danish = {"da": dict(TECHNIQUES_DA[data["slug"]])}
+            technique = Technique(position=position, translations=danish, **fields)
             technique.options = [
                 TechniqueOption(duration_minutes=d, price_minor=p) for d, p in data["options"]
             ]
             db.session.add(technique)
             created.append(data["name"])
+        elif "da" not in (technique.translations or {}):  # seeded before the Danish texts
+            for field, text in TECHNIQUES_DA[data["slug"]].items():
+                technique.set_text(field, "da", text)
+            created.append(f"{data['name']} in Danish")
         techniques[data["slug"]] = technique
     db.session.flush()
 

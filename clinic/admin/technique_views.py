@@ -7,6 +7,8 @@ imports this module before the blueprint is registered.
 from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -21,7 +23,7 @@ from clinic.catalog.models import Technique
 from clinic.extensions import db
 from clinic.paging import read_page, read_sort
 
-TAKEN_SLUG = "Another technique already uses this address name."
+TAKEN_SLUG = _l("Another technique already uses this address name.")
 
 
 def _me() -> User:
@@ -50,10 +52,10 @@ def new_technique() -> str | Response:
             technique = operations.create_technique(form.data_for_save(), by=_me(), ip=_ip())
         except IntegrityError:  # the same slug saved by someone else since the check
             db.session.rollback()
-            form.slug.errors.append(TAKEN_SLUG)
+            form.slug.errors.append(str(TAKEN_SLUG))
         else:
             db.session.commit()
-            flash(f"Technique “{technique.name}” added.", "success")
+            flash(_("Technique “%(name)s” added.", name=technique.name), "success")
             return redirect(url_for("admin.techniques"))
     return render_template("admin/technique_form.html", form=form, technique=None)
 
@@ -75,19 +77,22 @@ def edit_technique(technique_id: int) -> str | Response:
             )
         except IntegrityError:
             db.session.rollback()
-            form.slug.errors.append(TAKEN_SLUG)
+            form.slug.errors.append(str(TAKEN_SLUG))
             technique = db.session.get(Technique, technique_id)
         else:
             db.session.commit()
             if not changed:
-                flash("Nothing was changed.", "info")
+                flash(_("Nothing was changed."), "info")
             elif "active" in changed and not technique.active:
                 flash(
-                    f"“{technique.name}” is no longer offered: it is gone from the public pages "
-                    "and cannot be booked. Existing bookings keep it.",
+                    _(
+                        "“%(name)s” is no longer offered: it is gone from the public pages "
+                        "and cannot be booked. Existing bookings keep it.",
+                        name=technique.name,
+                    ),
                     "success",
                 )
             else:
-                flash(f"Technique “{technique.name}” saved.", "success")
+                flash(_("Technique “%(name)s” saved.", name=technique.name), "success")
             return redirect(url_for("admin.techniques"))
     return render_template("admin/technique_form.html", form=form, technique=technique)

@@ -11,6 +11,7 @@ from dataclasses import dataclass, fields
 from datetime import date
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import aliased, contains_eager
 
@@ -100,11 +101,11 @@ def delete_certification(certification: Certification, *, by: User, ip: str = ""
 _therapist_user = aliased(User)
 
 SORTS: Mapping[str, tuple[str, list[Any]]] = {
-    "therapist": ("Therapist", [func.lower(_therapist_user.name), func.lower(Technique.name)]),
-    "technique": ("Technique", [func.lower(Technique.name), func.lower(_therapist_user.name)]),
-    "body": ("Issued by", [func.lower(Certification.body)]),
-    "valid_from": ("Valid from", [Certification.valid_from]),
-    "valid_until": ("Valid until", [Certification.valid_until]),
+    "therapist": (_l("Therapist"), [func.lower(_therapist_user.name), func.lower(Technique.name)]),
+    "technique": (_l("Technique"), [func.lower(Technique.name), func.lower(_therapist_user.name)]),
+    "body": (_l("Issued by"), [func.lower(Certification.body)]),
+    "valid_from": (_l("Valid from"), [Certification.valid_from]),
+    "valid_until": (_l("Valid until"), [Certification.valid_until]),
 }
 
 

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import re
 
+from clinic.text import N_
+
 # The most a single session may cost, in whole kroner: a typo guard (6500 meant 650).
 MAX_PRICE = 20_000
 
@@ -18,7 +20,15 @@ _PRICE_RE = re.compile(
 
 
 class PriceError(ValueError):
-    """A price that cannot be read; the message is fit to show beside the field."""
+    """A price that cannot be read; the message is fit to show beside the field.
+
+    `message` is English with %(name)s holes for `values` (numbers), to be translated where it
+    is shown; str() is the English text."""
+
+    def __init__(self, message: str, **values: int) -> None:
+        super().__init__(message % {k: f"{v:,}" for k, v in values.items()})
+        self.message = message
+        self.values = values
 
 
 def parse_price(text: str) -> int:
@@ -33,12 +43,14 @@ def parse_price(text: str) -> int:
     cleaned = re.sub(r"^(?:dkk|kr\.?)\s*|\s*(?:dkk|kr\.?)$", "", cleaned, flags=re.IGNORECASE)
     match = _PRICE_RE.match(cleaned.strip())
     if not match:
-        raise PriceError("Enter the price in kroner, for example 650 or 650,00.")
+        raise PriceError(N_("Enter the price in kroner, for example 650 or 650,00."))
     whole = int(re.sub(r"[.\s]", "", match["whole"]))
     decimals = match["decimals"] or match["dot"] or "0"
     minor = whole * 100 + int(decimals.ljust(2, "0"))
     if minor > MAX_PRICE * 100:
-        raise PriceError(f"A session costs at most DKK {MAX_PRICE:,}; check the number.")
+        raise PriceError(
+            N_("A session costs at most DKK %(max)s; check the number."), max=MAX_PRICE
+        )
     return minor
 
 

@@ -7,13 +7,16 @@ listed by clinic/booking/staffing.py (booking imports catalog, never the other w
 
 from __future__ import annotations
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
 from clinic.audit.models import record as audit
 from clinic.auth.invitations import awaits_password, renew_marker, unusable_password
 from clinic.auth.models import Role, User, normalise_email
 from clinic.catalog.models import Therapist
 from clinic.extensions import db
 
-EMAIL_TAKEN = (
+EMAIL_TAKEN = _l(
     "An account with this e-mail address already exists. Find it under Users; a client's "
     "account cannot be turned into a therapist's."
 )
@@ -29,7 +32,7 @@ def invite_therapist(*, name: str, email: str, by: User, ip: str = "") -> Therap
     Raises StaffingError when the e-mail address has an account already.
     """
     if User.by_email(email) is not None:
-        raise StaffingError(EMAIL_TAKEN)
+        raise StaffingError(str(EMAIL_TAKEN))
     user = User(
         email=normalise_email(email),
         name=name.strip(),
@@ -54,9 +57,9 @@ def renew_invitation(therapist: Therapist, *, by: User, ip: str = "") -> None:
     """Void the links sent so far, before a new one is sent. Raises StaffingError when the
     therapist chose a password already or is deactivated."""
     if not awaits_password(therapist.user):
-        raise StaffingError(f"{therapist.name} has chosen a password already.")
+        raise StaffingError(_("%(name)s has chosen a password already.", name=therapist.name))
     if not therapist.active:
-        raise StaffingError("Reactivate the therapist before inviting them again.")
+        raise StaffingError(_("Reactivate the therapist before inviting them again."))
     renew_marker(therapist.user)
     audit(
         "therapist.invitation_resent",
@@ -92,7 +95,7 @@ def deactivate_therapist(
 def reactivate_therapist(therapist: Therapist, *, by: User, ip: str = "") -> None:
     """Bookable and able to log in again. Raises StaffingError for an erased account."""
     if therapist.user.erased_at is not None:
-        raise StaffingError("This account was erased; it cannot be reactivated.")
+        raise StaffingError(_("This account was erased; it cannot be reactivated."))
     if therapist.active and therapist.user.active:
         return
     therapist.active = True

@@ -7,15 +7,16 @@ all filter on `Technique.active`); bookings made before keep it, and can still b
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 
 from clinic.audit.models import record as audit
 from clinic.auth.models import User
-from clinic.catalog.models import Pressure, Technique, TechniqueOption
+from clinic.catalog.models import TRANSLATED, Pressure, Technique, TechniqueOption
 from clinic.extensions import db
 from clinic.paging import Page, paged
 
@@ -24,7 +25,8 @@ TEXT_FIELDS = ("name", "slug", "summary", "description", "helps_with", "not_suit
 
 @dataclass(frozen=True)
 class TechniqueData:
-    """A technique as the admin entered it; options are (minutes, price in øre), sorted."""
+    """A technique as the admin entered it; options are (minutes, price in øre), sorted. The
+    texts are English; `danish` holds their Danish versions by field name (blank: none)."""
 
     name: str
     slug: str
@@ -35,6 +37,22 @@ class TechniqueData:
     pressure: Pressure
     active: bool
     options: tuple[tuple[int, int], ...]
+    danish: dict[str, str] = field(default_factory=dict)
+
+
+def _english(technique: Technique, name: str) -> str:
+    return technique.text(name, "en") if name in TRANSLATED else getattr(technique, name)
+
+
+def _set_danish(technique: Technique, danish: dict[str, str]) -> list[str]:
+    """Store the Danish texts; returns the names (`name_da`, ...) of those that changed."""
+    changed = []
+    for name in TRANSLATED:
+        wanted = danish.get(name, "").strip()
+        if (technique.translations or {}).get("da", {}).get(name, "") != wanted:
+            technique.set_text(name, "da", wanted)
+            changed.append(f"{name}_da")
+    return changed
 
 
 def create_technique(data: TechniqueData, *, by: User, ip: str = "") -> Technique:
@@ -47,6 +65,7 @@ def create_technique(data: TechniqueData, *, by: User, ip: str = "") -> Techniqu
         position=(last or 0) + 1,
         options=[TechniqueOption(duration_minutes=d, price_minor=p) for d, p in data.options],
     )
+    _set_danish(technique, data.danish)
     db.session.add(technique)
     db.session.flush()
     audit(
@@ -66,9 +85,10 @@ def update_technique(
     """Save the changes; returns the names of the fields that changed (nothing is audited when
     none did). Options are matched by length: a kept length keeps its row and takes the new
     price, a cleared one is deleted. Bookings keep the length and price they were made with."""
-    changed = [name for name in TEXT_FIELDS if getattr(technique, name) != getattr(data, name)]
+    changed = [name for name in TEXT_FIELDS if _english(technique, name) != getattr(data, name)]
     for name in changed:
         setattr(technique, name, getattr(data, name))
+    changed += _set_danish(technique, data.danish)
     if technique.pressure is not data.pressure:
         technique.pressure = data.pressure
         changed.append("pressure")
@@ -110,10 +130,10 @@ _OPTION_COUNT = (
 )
 
 SORTS: Mapping[str, tuple[str, list[Any]]] = {
-    "name": ("Name", [func.lower(Technique.name)]),
-    "pressure": ("Pressure", [Technique.pressure, func.lower(Technique.name)]),
-    "active": ("Offered", [Technique.active, func.lower(Technique.name)]),
-    "options": ("Options", [_OPTION_COUNT, func.lower(Technique.name)]),
+    "name": (_l("Name"), [func.lower(Technique.name)]),
+    "pressure": (_l("Pressure"), [Technique.pressure, func.lower(Technique.name)]),
+    "active": (_l("Offered"), [Technique.active, func.lower(Technique.name)]),
+    "options": (_l("Options"), [_OPTION_COUNT, func.lower(Technique.name)]),
 }
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -95,6 +96,6 @@ def therapist_profile() -> str | Response:
     if form.validate_on_submit():
         mine.bio = form.bio.data.strip()
         db.session.commit()
-        flash("Your public page is updated.", "success")
+        flash(_("Your public page is updated."), "success")
         return redirect(url_for("catalog.therapist", therapist_id=mine.id))
     return render_template("catalog/therapist_profile.html", form=form, therapist=mine)

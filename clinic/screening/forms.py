@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from functools import cache
 
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
     RadioField,
+    SelectChoice,
     SelectMultipleField,
     StringField,
     SubmitField,
@@ -20,7 +22,9 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from clinic.screening.consent import CONSENT_TEXT
 from clinic.screening.rules import MAX_TEXT_LENGTH, Answer, questions
 
+# The values of a yes/no question; its labels, translated, are YES_NO_CHOICES.
 YES_NO = {"yes": "Yes", "no": "No"}
+YES_NO_CHOICES = [SelectChoice("yes", _l("Yes")), SelectChoice("no", _l("No"))]
 
 
 @cache
@@ -29,11 +33,11 @@ def questionnaire_form(version: int) -> type[FlaskForm]:
 
     class QuestionnaireForm(FlaskForm):
         consent = BooleanField(
-            "I agree to the processing of my health data as described above.",
-            validators=[DataRequired("Please agree, or we cannot store your answers.")],
-            description=CONSENT_TEXT,
+            _l("I agree to the processing of my health data as described above."),
+            validators=[DataRequired(_l("Please agree, or we cannot store your answers."))],
+            description=_l(CONSENT_TEXT),
         )
-        submit = SubmitField("Send my answers")
+        submit = SubmitField(_l("Send my answers"))
 
         def answers(self) -> dict[str, Answer]:
             result: dict[str, Answer] = {}
@@ -45,14 +49,19 @@ def questionnaire_form(version: int) -> type[FlaskForm]:
     for q in questions(version):
         if q.kind == "yes_no":
             field = RadioField(
-                q.text, choices=YES_NO, validators=[InputRequired("Answer yes or no.")]
+                _l(q.text),
+                choices=YES_NO_CHOICES,
+                validators=[InputRequired(_l("Answer yes or no."))],
             )
         else:
             field = TextAreaField(
-                q.text,
+                _l(q.text),
                 validators=[
                     Optional(),
-                    Length(max=MAX_TEXT_LENGTH, message=f"At most {MAX_TEXT_LENGTH} characters."),
+                    Length(
+                        max=MAX_TEXT_LENGTH,
+                        message=_l("At most %(num)d characters.", num=MAX_TEXT_LENGTH),
+                    ),
                 ],
                 render_kw={"rows": 4},
             )
@@ -65,37 +74,37 @@ class MultiCheckboxField(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
-def _techniques_field(label: str) -> MultiCheckboxField:
+def _techniques_field(label: object) -> MultiCheckboxField:
     return MultiCheckboxField(
-        label, coerce=int, validators=[DataRequired("Choose at least one technique.")]
+        label, coerce=int, validators=[DataRequired(_l("Choose at least one technique."))]
     )
 
 
 class ApproveForm(FlaskForm):
-    techniques = _techniques_field("Approve for")
-    note = TextAreaField("Note for the file (optional)", validators=[Length(max=2000)])
-    submit = SubmitField("Approve")
+    techniques = _techniques_field(_l("Approve for"))
+    note = TextAreaField(_l("Note for the file (optional)"), validators=[Length(max=2000)])
+    submit = SubmitField(_l("Approve"))
 
 
 class ClearanceForm(FlaskForm):
-    techniques = _techniques_field("The clearance covers")
+    techniques = _techniques_field(_l("The clearance covers"))
     clearance_issued_by = StringField(
-        "Issued by",
-        validators=[DataRequired("Who issued the clearance?"), Length(max=200)],
-        description="The doctor or clinic, e.g. 'Dr. Hansen, Nørrebro Lægehus'.",
+        _l("Issued by"),
+        validators=[DataRequired(_l("Who issued the clearance?")), Length(max=200)],
+        description=_l("The doctor or clinic, e.g. 'Dr. Hansen, Nørrebro Lægehus'."),
     )
     clearance_date = DateField(
-        "Date of the clearance",
-        validators=[InputRequired("When was it issued? Use the form YYYY-MM-DD.")],
+        _l("Date of the clearance"),
+        validators=[InputRequired(_l("When was it issued? Use the form YYYY-MM-DD."))],
     )
-    note = TextAreaField("Note (optional)", validators=[Length(max=2000)])
-    submit = SubmitField("Record clearance")
+    note = TextAreaField(_l("Note (optional)"), validators=[Length(max=2000)])
+    submit = SubmitField(_l("Record clearance"))
 
 
 class RejectForm(FlaskForm):
-    techniques = _techniques_field("Reject for")
+    techniques = _techniques_field(_l("Reject for"))
     reason = TextAreaField(
-        "Reason, shown to the client",
-        validators=[DataRequired("Say why, for the client."), Length(max=2000)],
+        _l("Reason, shown to the client"),
+        validators=[DataRequired(_l("Say why, for the client.")), Length(max=2000)],
     )
-    submit = SubmitField("Reject")
+    submit = SubmitField(_l("Reject"))

@@ -9,6 +9,8 @@ import enum
 from datetime import date, datetime
 from typing import Any
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import JSON, Enum, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -159,33 +161,37 @@ class ScreeningReview(db.Model):
         return f"<ScreeningReview {self.id} {self.decision.value} by {self.admin_id}>"
 
 
+_CLIENT_LABELS = {
+    Outcome.CLEAR: _l("You can book it now"),
+    Outcome.CAUTION: _l("You can book it now; your therapist will take care"),
+    Outcome.NEEDS_REVIEW: _l("You can book; we confirm after a review by our staff"),
+    Outcome.NEEDS_CLEARANCE: _l("You can book; we confirm after a medical clearance"),
+    Outcome.NOT_NOW: _l("Not now"),
+    Outcome.URGENT: _l("Not until you have seen a doctor"),
+}
+
+
 def client_label(row: ScreeningOutcome) -> str:
-    """Where the client stands with a technique, in plain words."""
+    """Where the client stands with a technique, in plain words (in the language being used)."""
     if row.decision is Decision.REJECTED:
-        return "Not possible after review"
+        return _("Not possible after review")
     if row.decision is Decision.APPROVED:
-        return "You can book it: approved by the clinic"
+        return _("You can book it: approved by the clinic")
     if row.decision is Decision.CLEARED:
-        return "You can book it: medical clearance recorded"
-    return {
-        Outcome.CLEAR: "You can book it now",
-        Outcome.CAUTION: "You can book it now; your therapist will take care",
-        Outcome.NEEDS_REVIEW: "You can book; we confirm after a review by our staff",
-        Outcome.NEEDS_CLEARANCE: "You can book; we confirm after a medical clearance",
-        Outcome.NOT_NOW: "Not now",
-        Outcome.URGENT: "Not until you have seen a doctor",
-    }[row.outcome]
+        return _("You can book it: medical clearance recorded")
+    return str(_CLIENT_LABELS[row.outcome])
 
 
 def client_reasons(row: ScreeningOutcome, version: int) -> list[str]:
-    """Why, in plain words: the decision's reason, or what the triggering questions mean."""
+    """Why, in plain words: the decision's reason (as the admin wrote it), or what the
+    triggering questions mean (in the language being used)."""
     if row.decision is Decision.REJECTED and row.review is not None:
         return [row.review.reason]
     if row.decision is not None:
         return []
     reasons: list[str] = []
     for question_id in row.because_of:
-        text = question(question_id, version).reason
+        text = _(question(question_id, version).reason)
         if text not in reasons:
             reasons.append(text)
     return reasons

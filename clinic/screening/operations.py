@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from flask_babel import gettext as _
 from sqlalchemy import exists, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
@@ -31,14 +32,17 @@ from clinic.screening.rules import (
     evaluate,
     evaluate_one,
     most_severe,
-    therapist_notes,
+    therapist_note_parts,
 )
+from clinic.text import N_
 
 VALID_FOR = timedelta(days=365)
 
 
 class ScreeningError(ValueError):
-    """The screening or the decision was refused; `field` names the form field at fault."""
+    """The screening or the decision was refused; `field` names the form field at fault.
+
+    The message is English (the API sends it as it is); a page shows it with `_(str(exc))`."""
 
     def __init__(self, message: str, field: str | None = None, code: str = "invalid") -> None:
         super().__init__(message)
@@ -60,10 +64,10 @@ def submit_screening(
     answers that do not fit the questionnaire.
     """
     if not client.is_client:
-        raise ScreeningError("Only clients answer the health screening.", code="not_a_client")
+        raise ScreeningError(N_("Only clients answer the health screening."), code="not_a_client")
     if consent is not True:
         raise ScreeningError(
-            "Please agree, or we cannot store your answers.",
+            N_("Please agree, or we cannot store your answers."),
             field="consent",
             code="consent_required",
         )
@@ -101,8 +105,10 @@ def submit_screening(
         # Another submission of this client got in first (a double click, two tabs).
         db.session.rollback()
         raise ScreeningError(
-            "Your answers arrived twice at the same moment; the first copy was kept. "
-            "Check your screening page.",
+            N_(
+                "Your answers arrived twice at the same moment; the first copy was kept. "
+                "Check your screening page."
+            ),
             code="submitted_twice",
         ) from None
     return screening
@@ -226,20 +232,22 @@ def decide(
     deciding at once cannot both win: the rows are claimed with a conditional UPDATE.
     """
     if not admin.is_admin:
-        raise ScreeningError("Only admins decide on screenings.", code="forbidden")
+        raise ScreeningError(N_("Only admins decide on screenings."), code="forbidden")
     open_rows = {o.technique_id: o for o in decidable_outcomes(screening, decision)}
     if not open_rows:
         raise ScreeningError(
-            "This screening has nothing left to decide of that kind: it was decided already "
-            "or replaced by a newer one.",
+            N_(
+                "This screening has nothing left to decide of that kind: it was decided already "
+                "or replaced by a newer one."
+            ),
             code="already_decided",
         )
     if not technique_ids:
-        raise ScreeningError("Choose at least one technique.", field="techniques")
+        raise ScreeningError(N_("Choose at least one technique."), field="techniques")
     chosen = [open_rows[tid] for tid in technique_ids if tid in open_rows]
     if len(chosen) != len(set(technique_ids)):
         raise ScreeningError(
-            "Some of the chosen techniques cannot be decided this way any more.",
+            N_("Some of the chosen techniques cannot be decided this way any more."),
             field="techniques",
             code="already_decided",
         )
@@ -247,15 +255,15 @@ def decide(
     clearance_issued_by = (clearance_issued_by or "").strip()
     note = (note or "").strip()
     if decision is Decision.REJECTED and not reason:
-        raise ScreeningError("Say why, for the client.", field="reason")
+        raise ScreeningError(N_("Say why, for the client."), field="reason")
     if decision is Decision.CLEARED:
         if not clearance_issued_by:
-            raise ScreeningError("Who issued the clearance?", field="clearance_issued_by")
+            raise ScreeningError(N_("Who issued the clearance?"), field="clearance_issued_by")
         if clearance_date is None:
-            raise ScreeningError("When was it issued?", field="clearance_date")
+            raise ScreeningError(N_("When was it issued?"), field="clearance_date")
         if clearance_date > now.date():
             raise ScreeningError(
-                "The clearance date cannot be in the future.", field="clearance_date"
+                N_("The clearance date cannot be in the future."), field="clearance_date"
             )
 
     review = ScreeningReview(
@@ -279,7 +287,10 @@ def decide(
     )
     if claimed.rowcount != len(ids):
         raise ScreeningError(
-            "Another admin decided on this screening a moment ago. Reload to see their decision.",
+            N_(
+                "Another admin decided on this screening a moment ago. "
+                "Reload to see their decision."
+            ),
             code="already_decided",
         )
     for row in chosen:
@@ -311,5 +322,8 @@ def notes_for_session(screening: Screening, technique: Technique) -> SessionNote
         standing=standing,
         outcome=result,
         decision=decision,
-        notes=therapist_notes(screening.answers, pressure, screening.version),
+        notes=[
+            _(note, **values)
+            for note, values in therapist_note_parts(screening.answers, pressure, screening.version)
+        ],
     )

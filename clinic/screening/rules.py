@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
+from clinic.text import N_
+
 PressureClass = Literal["deep", "gentle"]
 Answer = bool | str
 
@@ -46,6 +48,17 @@ class Outcome(enum.StrEnum):
     @property
     def blocks(self) -> bool:
         return self in (Outcome.NOT_NOW, Outcome.URGENT)
+
+
+# What each outcome is called on the admin's review page (translated where it is shown).
+OUTCOME_LABELS: dict[Outcome, str] = {
+    Outcome.CLEAR: N_("clear"),
+    Outcome.CAUTION: N_("caution"),
+    Outcome.NEEDS_REVIEW: N_("needs review"),
+    Outcome.NEEDS_CLEARANCE: N_("needs clearance"),
+    Outcome.NOT_NOW: N_("not now"),
+    Outcome.URGENT: N_("urgent"),
+}
 
 
 def most_severe(outcomes: list[Outcome] | tuple[Outcome, ...]) -> Outcome:
@@ -83,13 +96,13 @@ _U, _N, _C, _R, _W = (
     Outcome.CAUTION,
 )
 
-_RED = "This can be a sign of a problem that needs a doctor today, not a massage."
+_RED = N_("This can be a sign of a problem that needs a doctor today, not a massage.")
 
 QUESTIONS_V1: tuple[Question, ...] = (
     Question(
         "rf_saddle_numbness",
         Section.RED_FLAGS,
-        "Do you have numbness in your groin, genitals or buttocks (the area you would sit on)?",
+        N_("Do you have numbness in your groin, genitals or buttocks (the area you would sit on)?"),
         _U,
         _U,
         _RED,
@@ -97,7 +110,7 @@ QUESTIONS_V1: tuple[Question, ...] = (
     Question(
         "rf_bladder_bowel",
         Section.RED_FLAGS,
-        "Have you recently had new trouble controlling your bladder or bowel?",
+        N_("Have you recently had new trouble controlling your bladder or bowel?"),
         _U,
         _U,
         _RED,
@@ -105,7 +118,7 @@ QUESTIONS_V1: tuple[Question, ...] = (
     Question(
         "rf_leg_weakness",
         Section.RED_FLAGS,
-        "Is one or both of your legs getting weaker?",
+        N_("Is one or both of your legs getting weaker?"),
         _U,
         _U,
         _RED,
@@ -113,15 +126,18 @@ QUESTIONS_V1: tuple[Question, ...] = (
     Question(
         "rf_trauma",
         Section.RED_FLAGS,
-        "Did your back pain start after a serious fall, an accident or a hard blow?",
+        N_("Did your back pain start after a serious fall, an accident or a hard blow?"),
         _U,
         _U,
-        "Pain after an accident or fall must be checked by a doctor first, to rule out an injury.",
+        N_(
+            "Pain after an accident or fall must be checked by a doctor first, "
+            "to rule out an injury."
+        ),
     ),
     Question(
         "rf_fever_back_pain",
         Section.RED_FLAGS,
-        "Do you have a fever or feel generally unwell together with the back pain?",
+        N_("Do you have a fever or feel generally unwell together with the back pain?"),
         _U,
         _U,
         _RED,
@@ -129,166 +145,184 @@ QUESTIONS_V1: tuple[Question, ...] = (
     Question(
         "fever_infection",
         Section.CONDITIONS,
-        "Do you have a fever, the flu or another acute infection right now?",
+        N_("Do you have a fever, the flu or another acute infection right now?"),
         _N,
         _N,
-        "Massage can make an infection worse. Book when you have been well for a few days.",
+        N_("Massage can make an infection worse. Book when you have been well for a few days."),
     ),
     Question(
         "contagious_skin",
         Section.CONDITIONS,
-        "Do you have a contagious skin condition, an open wound or a rash where you want "
-        "treatment?",
+        N_(
+            "Do you have a contagious skin condition, an open wound or a rash where you want "
+            "treatment?"
+        ),
         _N,
         _N,
-        "We cannot treat skin that is broken or contagious. Book when it has healed.",
+        N_("We cannot treat skin that is broken or contagious. Book when it has healed."),
     ),
     Question(
         "surgery_recent",
         Section.CONDITIONS,
-        "Have you had surgery in the last 6 weeks?",
+        N_("Have you had surgery in the last 6 weeks?"),
         _N,
         _N,
-        "The body needs time to heal after surgery. Book when six weeks have passed.",
+        N_("The body needs time to heal after surgery. Book when six weeks have passed."),
     ),
     Question(
         "fracture_unhealed",
         Section.CONDITIONS,
-        "Do you have a broken bone that has not healed yet?",
+        N_("Do you have a broken bone that has not healed yet?"),
         _N,
         _N,
-        "Massage near a fracture can disturb the healing. Book when it has healed.",
+        N_("Massage near a fracture can disturb the healing. Book when it has healed."),
     ),
     Question(
         "disc_herniation",
         Section.CONDITIONS,
-        "Have you been diagnosed with a disc herniation (a slipped disc)?",
+        N_("Have you been diagnosed with a disc herniation (a slipped disc)?"),
         _C,
         _C,
-        "With a disc herniation we need a note from your doctor that massage is safe for you.",
-        "Diagnosed disc herniation; cleared by a doctor. Avoid direct pressure on the spine.",
+        N_("With a disc herniation we need a note from your doctor that massage is safe for you."),
+        N_("Diagnosed disc herniation; cleared by a doctor. Avoid direct pressure on the spine."),
     ),
     Question(
         "nerve_compression",
         Section.CONDITIONS,
-        "Do you have pain, numbness or tingling that runs down into a leg?",
+        N_("Do you have pain, numbness or tingling that runs down into a leg?"),
         _C,
         _C,
-        "Pain that runs into a leg can come from a pinched nerve; a doctor should clear you first.",
-        "Radiating leg pain (possible nerve compression); cleared by a doctor.",
+        N_(
+            "Pain that runs into a leg can come from a pinched nerve; "
+            "a doctor should clear you first."
+        ),
+        N_("Radiating leg pain (possible nerve compression); cleared by a doctor."),
     ),
     Question(
         "severe_degeneration",
         Section.CONDITIONS,
-        "Have you been diagnosed with severe wear of the spine, spinal stenosis or "
-        "spondylolisthesis (a slipped vertebra)?",
+        N_(
+            "Have you been diagnosed with severe wear of the spine, spinal stenosis or "
+            "spondylolisthesis (a slipped vertebra)?"
+        ),
         _C,
         _C,
-        "With these diagnoses we need your doctor's clearance before treatment.",
-        "Severe spinal degeneration, stenosis or spondylolisthesis; cleared by a doctor.",
+        N_("With these diagnoses we need your doctor's clearance before treatment."),
+        N_("Severe spinal degeneration, stenosis or spondylolisthesis; cleared by a doctor."),
     ),
     Question(
         "blood_clot",
         Section.CONDITIONS,
-        "Have you had a blood clot (for example in a leg) or do you have a clotting disorder?",
+        N_("Have you had a blood clot (for example in a leg) or do you have a clotting disorder?"),
         _C,
         _C,
-        "Massage could loosen a clot; your doctor must say it is safe first.",
-        "History of blood clot or a clotting disorder; cleared by a doctor. No deep leg work.",
+        N_("Massage could loosen a clot; your doctor must say it is safe first."),
+        N_("History of blood clot or a clotting disorder; cleared by a doctor. No deep leg work."),
     ),
     Question(
         "cancer_treatment",
         Section.CONDITIONS,
-        "Do you have cancer, or have you been treated for cancer in the last 5 years?",
+        N_("Do you have cancer, or have you been treated for cancer in the last 5 years?"),
         _C,
         _C,
-        "We ask your doctor or oncology team to confirm that massage is right for you.",
-        "Cancer, or treatment in the last 5 years; cleared by a doctor.",
+        N_("We ask your doctor or oncology team to confirm that massage is right for you."),
+        N_("Cancer, or treatment in the last 5 years; cleared by a doctor."),
     ),
     Question(
         "osteoporosis",
         Section.CONDITIONS,
-        "Do you have osteoporosis (brittle bones)?",
+        N_("Do you have osteoporosis (brittle bones)?"),
         _C,
         _R,
-        "Firm pressure can hurt brittle bones: deep techniques need your doctor's clearance, "
-        "gentle ones a review by our staff.",
-        "Osteoporosis: light pressure only, no force on ribs or spine.",
+        N_(
+            "Firm pressure can hurt brittle bones: deep techniques need your doctor's clearance, "
+            "gentle ones a review by our staff."
+        ),
+        N_("Osteoporosis: light pressure only, no force on ribs or spine."),
     ),
     Question(
         "anticoagulants",
         Section.CONDITIONS,
-        "Do you take blood-thinning medicine?",
+        N_("Do you take blood-thinning medicine?"),
         _R,
         _W,
-        "Blood thinners make bruising more likely: deep techniques are reviewed by our staff "
-        "first.",
-        "Takes blood thinners: moderate pressure, watch for bruising.",
+        N_(
+            "Blood thinners make bruising more likely: deep techniques are reviewed by our staff "
+            "first."
+        ),
+        N_("Takes blood thinners: moderate pressure, watch for bruising."),
     ),
     Question(
         "pregnancy",
         Section.CONDITIONS,
-        "Are you pregnant?",
+        N_("Are you pregnant?"),
         _R,
         _R,
-        "During pregnancy our staff check which treatment and position suit you.",
-        "Pregnant: side-lying position, no deep pressure on the lower back or abdomen.",
+        N_("During pregnancy our staff check which treatment and position suit you."),
+        N_("Pregnant: side-lying position, no deep pressure on the lower back or abdomen."),
     ),
     Question(
         "heart_condition",
         Section.CONDITIONS,
-        "Do you have a heart condition, or high blood pressure that medicine does not control?",
+        N_("Do you have a heart condition, or high blood pressure that medicine does not control?"),
         _R,
         _R,
-        "Our staff review heart conditions and high blood pressure before a booking is confirmed.",
-        "Heart condition or uncontrolled blood pressure: keep the session calm, watch for "
-        "dizziness.",
+        N_(
+            "Our staff review heart conditions and high blood pressure "
+            "before a booking is confirmed."
+        ),
+        N_(
+            "Heart condition or uncontrolled blood pressure: keep the session calm, watch for "
+            "dizziness."
+        ),
     ),
     Question(
         "diabetes_neuropathy",
         Section.CONDITIONS,
-        "Do you have diabetes with reduced feeling in your skin?",
+        N_("Do you have diabetes with reduced feeling in your skin?"),
         _R,
         _W,
-        "With reduced feeling you may not notice too much pressure, so deep work is reviewed "
-        "first.",
-        "Diabetes with reduced skin sensation: the client may not feel excess pressure.",
+        N_(
+            "With reduced feeling you may not notice too much pressure, so deep work is reviewed "
+            "first."
+        ),
+        N_("Diabetes with reduced skin sensation: the client may not feel excess pressure."),
     ),
     Question(
         "recent_injury",
         Section.CONDITIONS,
-        "Have you strained or sprained a muscle or joint in the last 72 hours?",
+        N_("Have you strained or sprained a muscle or joint in the last 72 hours?"),
         _R,
         _W,
-        "A fresh strain needs rest first; deep work on it is reviewed by our staff.",
-        "Strain or sprain in the last 72 hours: avoid the injured area.",
+        N_("A fresh strain needs rest first; deep work on it is reviewed by our staff."),
+        N_("Strain or sprain in the last 72 hours: avoid the injured area."),
     ),
     Question(
         "varicose_veins",
         Section.CONDITIONS,
-        "Do you have varicose veins?",
+        N_("Do you have varicose veins?"),
         _W,
         _W,
-        "Fine to book; your therapist will avoid pressure on the veins.",
-        "Varicose veins: no pressure on the affected veins.",
+        N_("Fine to book; your therapist will avoid pressure on the veins."),
+        N_("Varicose veins: no pressure on the affected veins."),
     ),
     Question(
         "skin_allergy",
         Section.CONDITIONS,
-        "Are you allergic to oils, lotions or nuts?",
+        N_("Are you allergic to oils, lotions or nuts?"),
         _W,
         _W,
-        "Fine to book; your therapist will use a product that suits you.",
-        "Allergy to oils, lotions or nuts: use a nut-free, unscented product.",
+        N_("Fine to book; your therapist will use a product that suits you."),
+        N_("Allergy to oils, lotions or nuts: use a nut-free, unscented product."),
     ),
     Question(
         "other_conditions",
         Section.OTHER,
-        "Anything else your therapist should know about your health? (optional)",
+        N_("Anything else your therapist should know about your health? (optional)"),
         _R,
         _R,
-        "Our staff read what you wrote before a booking is confirmed.",
-        "The client wrote: ",
+        N_("Our staff read what you wrote before a booking is confirmed."),
+        N_("The client wrote: %(answer)s"),
         kind="text",
     ),
 )
@@ -330,22 +364,22 @@ def clean_answers(raw: Mapping[str, object], version: int = CURRENT_VERSION) -> 
     problems: dict[str, str] = {}
     for key in raw:
         if key not in asked:
-            problems[str(key)] = "not a question of this screening"
+            problems[str(key)] = N_("not a question of this screening")
     cleaned: dict[str, Answer] = {}
     for q in asked.values():
         value = raw.get(q.id)
         if q.kind == "yes_no":
             if value is None:
-                problems[q.id] = "answer yes or no"
+                problems[q.id] = N_("answer yes or no")
             elif not isinstance(value, bool):
-                problems[q.id] = "must be true or false"
+                problems[q.id] = N_("must be true or false")
             else:
                 cleaned[q.id] = value
         else:
             if value is None:
                 cleaned[q.id] = ""
             elif not isinstance(value, str):
-                problems[q.id] = "must be text"
+                problems[q.id] = N_("must be text")
             elif len(value.strip()) > MAX_TEXT_LENGTH:
                 problems[q.id] = f"at most {MAX_TEXT_LENGTH} characters"
             else:
@@ -405,12 +439,22 @@ def therapist_notes(
     answers: Mapping[str, Answer], pressure: PressureClass, version: int = CURRENT_VERSION
 ) -> list[str]:
     """What a therapist treating with this pressure class needs to know; nothing more."""
-    notes = []
+    return [
+        note % values if values else note
+        for note, values in therapist_note_parts(answers, pressure, version)
+    ]
+
+
+def therapist_note_parts(
+    answers: Mapping[str, Answer], pressure: PressureClass, version: int = CURRENT_VERSION
+) -> list[tuple[str, dict[str, str]]]:
+    """The therapist notes as (text to translate, its values): `text % values` is the note."""
+    parts: list[tuple[str, dict[str, str]]] = []
     for q in questions(version):
         answer = answers.get(q.id)
         if not _triggered(q, answer) or not q.therapist_note:
             continue
         if q.outcome_for(pressure).blocks:
             continue
-        notes.append(q.therapist_note + (answer if q.kind == "text" else ""))
-    return notes
+        parts.append((q.therapist_note, {"answer": str(answer)} if q.kind == "text" else {}))
+    return parts

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -13,6 +16,7 @@ from clinic.audit.models import record as audit
 from clinic.auth.access import roles_required
 from clinic.auth.models import Role, User
 from clinic.extensions import db
+from clinic.i18n import current_locale
 from clinic.screening import notices, operations
 from clinic.screening.forms import ApproveForm, ClearanceForm, RejectForm, questionnaire_form
 from clinic.screening.models import (
@@ -25,10 +29,10 @@ from clinic.screening.models import (
 )
 from clinic.screening.rules import (
     CURRENT_VERSION,
+    OUTCOME_LABELS,
     InvalidAnswers,
     Outcome,
     Section,
-    question,
     questions,
     triggering_answers,
 )
@@ -36,6 +40,12 @@ from clinic.screening.signals import review_decided
 
 bp = Blueprint("screening", __name__)
 review_bp = Blueprint("review", __name__, url_prefix="/admin/screenings")
+
+# Said on a screening's page when it was answered in another language than the page's.
+ANSWERED_IN = {
+    "en": _l("These answers were given in English."),
+    "da": _l("These answers were given in Danish."),
+}
 
 
 def _me() -> User:
@@ -89,14 +99,18 @@ def new() -> str | Response:
     if form.validate_on_submit():
         try:
             screening = operations.submit_screening(
-                _me(), form.answers(), consent=form.consent.data, now=clock.utcnow()
+                _me(),
+                form.answers(),
+                consent=form.consent.data,
+                now=clock.utcnow(),
+                language=current_locale(),
             )
         except InvalidAnswers as exc:  # the form's own checks make this rare
             for question_id, problem in exc.problems.items():
                 if question_id in form:
-                    form[question_id].errors.append(problem)
+                    form[question_id].errors.append(_(problem))
         except operations.ScreeningError as exc:
-            form.consent.errors.append(str(exc))
+            form.consent.errors.append(_(str(exc)))
         else:
             if screening.is_urgent:
                 notices.queue_urgent_alert(screening)
@@ -113,7 +127,15 @@ def _result_context(screening: Screening | None) -> dict:
     if screening is None:
         return {}
     rows = sorted(screening.outcomes, key=lambda o: (o.technique.position, o.technique.name))
-    return {"rows": rows, "client_label": client_label, "client_reasons": client_reasons}
+    answered_in = None
+    if screening.language != current_locale():
+        answered_in = ANSWERED_IN.get(screening.language)
+    return {
+        "rows": rows,
+        "client_label": client_label,
+        "client_reasons": client_reasons,
+        "answered_in": answered_in,
+    }
 
 
 @bp.route("/screening/<int:screening_id>")
@@ -182,11 +204,18 @@ def review(screening_id: int) -> str:
 
 
 def _render_review(screening: Screening, forms: dict[str, object]) -> str:
+    # The questions as the client read them: in the language the screening was answered in.
+    with force_locale(screening.language):
+        texts = {q.id: _(q.text) for q in questions(screening.version)}
     return render_template(
         "screening/review.html",
-        question_text=lambda qid, version: question(qid, version).text,
+        question_text=lambda qid, version: texts[qid],
+        outcome_label=lambda outcome: _(OUTCOME_LABELS[outcome]),
         screening=screening,
-        triggers=triggering_answers(screening.answers, screening.version),
+        triggers=[
+            (q, answer, texts[q.id])
+            for q, answer in triggering_answers(screening.answers, screening.version)
+        ],
         forms=forms,
         now=clock.utcnow(),
         **_result_context(screening),
@@ -206,7 +235,7 @@ def decide(screening_id: int, kind: str) -> str | Response:
         kind, Decision.REJECTED
     )
     if not form.techniques.choices:
-        flash("There is nothing left to decide of that kind on this screening.", "warning")
+        flash(_("There is nothing left to decide of that kind on this screening."), "warning")
         return redirect(url_for("review.show", screening_id=screening.id))
     if form.validate_on_submit():
         try:
@@ -221,7 +250,7 @@ def decide(screening_id: int, kind: str) -> str | Response:
         except operations.ScreeningError as exc:
             db.session.rollback()
             target = form[exc.field] if exc.field and exc.field in form else form.techniques
-            target.errors = [*target.errors, str(exc)]
+            target.errors = [*target.errors, _(str(exc))]
             screening = _load(screening_id)
         else:
             audit(
@@ -243,10 +272,12 @@ def decide(screening_id: int, kind: str) -> str | Response:
             )
             db.session.commit()
             done = {
-                Decision.APPROVED: "Approved",
-                Decision.CLEARED: "Medical clearance recorded",
-                Decision.REJECTED: "Rejected",
+                Decision.APPROVED: _l("Approved. The client has been told by e-mail."),
+                Decision.CLEARED: _l(
+                    "Medical clearance recorded. The client has been told by e-mail."
+                ),
+                Decision.REJECTED: _l("Rejected. The client has been told by e-mail."),
             }[decision]
-            flash(f"{done}. The client has been told by e-mail.", "success")
+            flash(str(done), "success")
             return redirect(url_for("review.show", screening_id=screening.id))
     return _render_review(screening, forms)
