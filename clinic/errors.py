@@ -6,6 +6,8 @@ import contextlib
 import logging
 
 from flask import Flask, g, jsonify, render_template, request
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError
@@ -15,22 +17,36 @@ from clinic.extensions import db, login_manager
 log = logging.getLogger(__name__)
 
 MESSAGES = {
-    400: ("That request did not make sense", "Something in what was sent is missing or malformed."),
-    401: ("Please log in", "This needs you to be signed in."),
-    403: ("Not for you", "Your account does not have access to this page."),
-    404: (
-        "Page not found",
-        "There is no page at this address. It may have moved or never existed.",
+    400: (
+        _l("That request did not make sense"),
+        _l("Something in what was sent is missing or malformed."),
     ),
-    405: ("Not allowed", "This page does not accept that kind of request."),
-    413: ("Too much data", "What was sent is larger than we accept. Send less and try again."),
-    422: ("That could not be used", "Something in what was sent is not valid."),
-    429: ("Slow down", "Too many requests in a short time. Wait a little and try again."),
-    500: ("Something went wrong on our side", "The error is logged. Please try again shortly."),
+    401: (_l("Please log in"), _l("This needs you to be signed in.")),
+    403: (_l("Not for you"), _l("Your account does not have access to this page.")),
+    404: (
+        _l("Page not found"),
+        _l("There is no page at this address. It may have moved or never existed."),
+    ),
+    405: (_l("Not allowed"), _l("This page does not accept that kind of request.")),
+    413: (
+        _l("Too much data"),
+        _l("What was sent is larger than we accept. Send less and try again."),
+    ),
+    422: (_l("That could not be used"), _l("Something in what was sent is not valid.")),
+    429: (
+        _l("Slow down"),
+        _l("Too many requests in a short time. Wait a little and try again."),
+    ),
+    500: (
+        _l("Something went wrong on our side"),
+        _l("The error is logged. Please try again shortly."),
+    ),
     503: (
-        "We'll be back shortly",
-        "Lindring cannot reach its records just now. Nothing you sent was saved; "
-        "please try again in a minute.",
+        _l("We'll be back shortly"),
+        _l(
+            "Lindring cannot reach its records just now. Nothing you sent was saved; "
+            "please try again in a minute."
+        ),
     ),
 }
 
@@ -58,7 +74,10 @@ def _wants_json() -> bool:
 
 
 def _render(code: int, detail: str | None = None) -> tuple[object, int]:
-    title, text = MESSAGES.get(code, (f"Error {code}", ""))
+    if code in MESSAGES:
+        title, text = (str(message) for message in MESSAGES[code])
+    else:
+        title, text = _("Error %(code)d", code=code), ""
     if _wants_json():
         return jsonify(error=API_CODES.get(code, f"http_{code}"), message=detail or text), code
     return render_template("errors/error.html", code=code, title=title, text=detail or text), code
@@ -71,8 +90,10 @@ def handle_http_error(error: HTTPException) -> tuple[object, int]:
 def handle_csrf_error(error: CSRFError) -> tuple[object, int]:
     return _render(
         400,
-        "The form was missing its security token or it had expired. "
-        "Go back, reload the page and send the form again.",
+        _(
+            "The form was missing its security token or it had expired. "
+            "Go back, reload the page and send the form again."
+        ),
     )
 
 

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 from datetime import date
 
+from clinic.text import N_
+
 # The days a form or filter accepts, as the calendar pages do.
 FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2099, 12, 31)
-DAY_RANGE_MESSAGE = f"Choose a date from {FIRST_DAY.year} to {LAST_DAY.year}."
+# A literal, so the catalogue holds it: the forms that show it translate it, `_(DAY_RANGE_MESSAGE)`.
+DAY_RANGE_MESSAGE = N_("Choose a date from 2000 to 2099.")
 
 # The largest value of a 32-bit INTEGER column (PostgreSQL); SQLite's ids fit it too.
 MAX_INT = 2**31 - 1

@@ -18,6 +18,8 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from flask import Flask, current_app, g, jsonify, render_template, request
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_limiter import RateLimitExceeded
 from flask_login import current_user
 
@@ -108,11 +110,11 @@ def retry_after_seconds() -> int:
 def wait_text(seconds: int) -> str:
     """'40 seconds', 'a minute', '15 minutes', '2 hours': how long to wait, in words."""
     if seconds < 60:
-        return f"{seconds} second{'s' if seconds != 1 else ''}"
+        return ngettext("%(num)d second", "%(num)d seconds", seconds)
     minutes = math.ceil(seconds / 60)
     if minutes < 120:
-        return "a minute" if minutes == 1 else f"{minutes} minutes"
-    return f"{math.ceil(minutes / 60)} hours"
+        return ngettext("a minute", "%(num)d minutes", minutes)
+    return ngettext("%(num)d hour", "%(num)d hours", math.ceil(minutes / 60))
 
 
 def too_many(error: RateLimitExceeded) -> tuple[Any, int, dict[str, str]]:
@@ -122,7 +124,7 @@ def too_many(error: RateLimitExceeded) -> tuple[Any, int, dict[str, str]]:
     headers = {"Retry-After": str(seconds)}
     wait = wait_text(seconds)
     if request.path.startswith("/api/"):
-        message = f"Too many requests in a short time. Try again in {wait}."
+        message = _("Too many requests in a short time. Try again in %(wait)s.", wait=wait)
         return jsonify(error="rate_limited", message=message, retry_after=seconds), 429, headers
     return render_template("errors/rate_limited.html", wait=wait), 429, headers
 

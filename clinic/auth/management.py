@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select
 
 from clinic.audit.models import record as audit
@@ -29,11 +31,11 @@ class UserAdminError(ValueError):
 def why_not_change(user: User, *, by: User) -> str | None:
     """Why this admin may not change the account's role or activity at all, or None."""
     if user.erased_at is not None:
-        return "This account was erased at the client's request; it cannot be changed."
+        return _("This account was erased at the client's request; it cannot be changed.")
     if user.role is Role.THERAPIST:
-        return "Therapists are managed on their therapist page, which lists their bookings."
+        return _("Therapists are managed on their therapist page, which lists their bookings.")
     if user.id == by.id:
-        return "You cannot change your own role or deactivate yourself; ask another admin."
+        return _("You cannot change your own role or deactivate yourself; ask another admin.")
     return None
 
 
@@ -59,11 +61,11 @@ def change_role(user: User, role: Role, *, by: User, ip: str = "") -> bool:
     if problem:
         raise UserAdminError(problem)
     if role not in CHANGEABLE_ROLES:
-        raise UserAdminError("Make someone a therapist by inviting them as one.")
+        raise UserAdminError(_("Make someone a therapist by inviting them as one."))
     if user.role is role:
         return False
     if user.role is Role.ADMIN and _is_last_active_admin(user):
-        raise UserAdminError("This is the last active admin; make someone else admin first.")
+        raise UserAdminError(_("This is the last active admin; make someone else admin first."))
     before, user.role = user.role, role
     db.session.flush()
     audit(
@@ -88,7 +90,7 @@ def set_active(user: User, active: bool, *, by: User, ip: str = "") -> bool:
     if user.active == active:
         return False
     if not active and user.role is Role.ADMIN and _is_last_active_admin(user):
-        raise UserAdminError("This is the last active admin; it cannot be deactivated.")
+        raise UserAdminError(_("This is the last active admin; it cannot be deactivated."))
     user.active = active
     if not active:
         user.end_all_sessions()
@@ -101,11 +103,11 @@ def set_active(user: User, active: bool, *, by: User, ip: str = "") -> bool:
 # --- the admin list -------------------------------------------------------------------------
 
 SORTS: Mapping[str, tuple[str, list[Any]]] = {
-    "name": ("Name", [func.lower(User.name)]),
-    "email": ("E-mail", [User.email]),
-    "role": ("Role", [User.role, func.lower(User.name)]),
-    "active": ("Active", [User.active, func.lower(User.name)]),
-    "created": ("Since", [User.created_at]),
+    "name": (_l("Name"), [func.lower(User.name)]),
+    "email": (_l("E-mail"), [User.email]),
+    "role": (_l("Role"), [User.role, func.lower(User.name)]),
+    "active": (_l("Active"), [User.active, func.lower(User.name)]),
+    "created": (_l("Since"), [User.created_at]),
 }
 
 

@@ -6,6 +6,7 @@ import hashlib
 import secrets
 from datetime import datetime, timedelta
 
+from flask_babel import gettext as _
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
@@ -29,7 +30,7 @@ def create_user(
     if problem:
         raise AccountError(problem)
     if User.by_email(email) is not None:
-        raise AccountError("An account with this e-mail address already exists.")
+        raise AccountError(_("An account with this e-mail address already exists."))
     user = User(
         email=normalise_email(email),
         name=name.strip(),

@@ -9,6 +9,7 @@ import re
 from functools import cache
 
 from flask import current_app
+from flask_babel import gettext as _
 from werkzeug.security import check_password_hash, generate_password_hash
 from zxcvbn.frequency_lists import FREQUENCY_LISTS
 
@@ -48,15 +49,15 @@ def is_common(password: str) -> bool:
 def policy_problem(password: str, *, email: str = "", name: str = "") -> str | None:
     """Why the password is not acceptable, or None when it is."""
     if len(password) < MIN_LENGTH:
-        return f"Use at least {MIN_LENGTH} characters."
+        return _("Use at least %(num)d characters.", num=MIN_LENGTH)
     if len(password) > MAX_LENGTH:
-        return f"Use at most {MAX_LENGTH} characters."
+        return _("Use at most %(num)d characters.", num=MAX_LENGTH)
     if is_common(password):
-        return "This password is too common; choose one that others are unlikely to use."
+        return _("This password is too common; choose one that others are unlikely to use.")
     lowered = password.lower()
     for personal in (email.strip().lower(), email.split("@")[0].lower(), name.strip().lower()):
         if len(personal) >= 4 and lowered == personal:
-            return "Do not use your name or e-mail address as your password."
+            return _("Do not use your name or e-mail address as your password.")
     return None
 
 

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from flask import current_app, url_for
+from flask_babel import gettext as _
 
 from clinic.audit.models import record as audit
 from clinic.auth.lockout import Failures, LockoutPolicy, after_failure, is_locked
@@ -18,6 +19,7 @@ from clinic.auth.models import User
 from clinic.auth.operations import make_reset_token
 from clinic.auth.passwords import verify_password
 from clinic.extensions import db
+from clinic.i18n import speaking
 from clinic.notify.outbox import queue_email, render_email
 
 
@@ -92,12 +94,14 @@ def _minutes(policy: LockoutPolicy) -> int:
 def _tell_owner(user: User, *, failures: int, minutes: int) -> None:
     # A reset link straight away: a new password is the owner's way out of the lock.
     token = make_reset_token(user, current_app.config["SECRET_KEY"])
-    text, html = render_email(
-        "auth/email/account_locked",
-        user=user,
-        failures=failures,
-        minutes=minutes,
-        link=url_for("auth.reset_password", token=token, _external=True),
-        link_minutes=current_app.config["PASSWORD_RESET_MAX_AGE"] // 60,
-    )
-    queue_email(user.email, "Your Lindring account was locked after failed logins", text, html)
+    with speaking(user):
+        text, html = render_email(
+            "auth/email/account_locked",
+            user=user,
+            failures=failures,
+            minutes=minutes,
+            link=url_for("auth.reset_password", token=token, _external=True),
+            link_minutes=current_app.config["PASSWORD_RESET_MAX_AGE"] // 60,
+        )
+        subject = _("Your Lindring account was locked after failed logins")
+    queue_email(user.email, subject, text, html)

@@ -13,6 +13,8 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, or_, update
 
 from clinic.audit.models import record as audit
@@ -33,12 +35,12 @@ from clinic.extensions import db
 class TwoFactorError(ValueError):
     """A refused change, with the form field the message belongs beside."""
 
-    def __init__(self, message: str, field: str = "code") -> None:
+    def __init__(self, message: object, field: str = "code") -> None:
         super().__init__(message)
         self.field = field
 
 
-WRONG_CODE = "That code is not right, or it was already used. Type the code your app shows now."
+WRONG_CODE = _l("That code is not right, or it was already used. Type the code your app shows now.")
 
 
 def admin_rule_on(config: Mapping[str, Any]) -> bool:
@@ -64,7 +66,7 @@ def start_setup(user: User, *, app_secret: str) -> TwoFactor:
     """
     row = two_factor_of(user.id)
     if row is not None and row.enabled:
-        raise TwoFactorError("Two-factor sign-in is already on.")
+        raise TwoFactorError(_("Two-factor sign-in is already on."))
     if row is None:
         row = TwoFactor(user_id=user.id)
         db.session.add(row)
@@ -92,7 +94,7 @@ def confirm_setup(user: User, code: str, *, app_secret: str, now: datetime, ip: 
     """
     secret = pending_secret(user, app_secret=app_secret)
     if secret is None:
-        raise TwoFactorError("Start the set-up first: there is no code to check yet.")
+        raise TwoFactorError(_("Start the set-up first: there is no code to check yet."))
     step = totp.matching_step(secret, code, now, None)
     if step is None:
         raise TwoFactorError(WRONG_CODE)
@@ -108,7 +110,7 @@ def confirm_setup(user: User, code: str, *, app_secret: str, now: datetime, ip: 
 def regenerate_recovery_codes(user: User, *, ip: str) -> list[str]:
     """Ten new recovery codes; the old ones stop working. Raises TwoFactorError when off."""
     if not has_two_factor(user.id):
-        raise TwoFactorError("Two-factor sign-in is off.")
+        raise TwoFactorError(_("Two-factor sign-in is off."))
     codes = _replace_recovery_codes(user)
     audit("two_factor.codes_regenerated", "user", user.id, actor_id=user.id, ip=ip)
     db.session.flush()
@@ -137,11 +139,11 @@ def switch_off(
     """Switch two-factor sign-in off: needs the password and a current code (or a recovery
     code). Raises TwoFactorError; admins cannot while ADMIN_TWO_FACTOR_REQUIRED is on."""
     if not has_two_factor(user.id):
-        raise TwoFactorError("Two-factor sign-in is already off.")
+        raise TwoFactorError(_("Two-factor sign-in is already off."))
     if user.is_admin and admin_rule_on(config):
-        raise TwoFactorError("Admins must keep two-factor sign-in on.", field="password")
+        raise TwoFactorError(_("Admins must keep two-factor sign-in on."), field="password")
     if not verify_password(user.password_hash, password):
-        raise TwoFactorError("Your password is not right.", field="password")
+        raise TwoFactorError(_("Your password is not right."), field="password")
     if _use_code(user, code, app_secret=app_secret, now=now, ip=ip) is None:
         raise TwoFactorError(WRONG_CODE)
     db.session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))

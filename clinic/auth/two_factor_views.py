@@ -21,6 +21,7 @@ from flask import (
     session,
     url_for,
 )
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
@@ -127,7 +128,7 @@ def confirm() -> str | Response:
             form.code.errors.append(str(exc))
         else:
             db.session.commit()
-            flash("Two-factor sign-in is on.", "success")
+            flash(_("Two-factor sign-in is on."), "success")
             return render_template("auth/two_factor_codes.html", codes=codes)
     return _status_page(user, confirm=form)
 
@@ -166,7 +167,7 @@ def switch_off() -> str | Response:
             getattr(form, exc.field).errors.append(str(exc))
         else:
             db.session.commit()
-            flash("Two-factor sign-in is off.", "info")
+            flash(_("Two-factor sign-in is off."), "info")
             return redirect(url_for("two_factor.status"))
     return _status_page(user, off=form)
 
@@ -222,7 +223,11 @@ def login() -> str | Response:
         session.pop(PENDING, None)
         minutes = max(1, current_app.config["TWO_FACTOR_LOGIN_MAX_AGE"] // 60)
         flash(
-            f"Log in with your e-mail and password first (the code page waits {minutes} minutes).",
+            _(
+                "Log in with your e-mail and password first (the code page waits %(minutes)d "
+                "minutes).",
+                minutes=minutes,
+            ),
             "info",
         )
         return redirect(url_for("auth.login"))
@@ -239,14 +244,19 @@ def login() -> str | Response:
         db.session.commit()  # keeps a wrong code's count, or the spent code
         if kind is None:
             form.code.errors.append(
-                "That code is not right, or it was already used. Try the code your app shows now."
+                _(
+                    "That code is not right, or it was already used. "
+                    "Try the code your app shows now."
+                )
             )
         else:
             next_url = mark.get("next")
             start_session(user)
             if kind == "recovery":
-                flash("You used a recovery code: each works once. Make new ones if few are left.")
-            flash(f"You are logged in as {user.name}.", "success")
+                flash(
+                    _("You used a recovery code: each works once. Make new ones if few are left.")
+                )
+            flash(_("You are logged in as %(name)s.", name=user.name), "success")
             if is_safe_next(next_url):
                 return redirect(next_url)
             return redirect(home_for(user))

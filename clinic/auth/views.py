@@ -12,6 +12,7 @@ from flask import (
     session,
     url_for,
 )
+from flask_babel import gettext as _
 from flask_login import current_user, login_required, logout_user
 from werkzeug.wrappers import Response
 
@@ -32,6 +33,7 @@ from clinic.auth.passwords import verify_password
 from clinic.auth.two_factor_models import has_two_factor
 from clinic.auth.two_factor_views import begin_second_step
 from clinic.extensions import db
+from clinic.i18n import current_locale, speaking
 from clinic.notify.outbox import queue_email, render_email
 from clinic.ratelimits import limited, typed_email
 
@@ -55,9 +57,14 @@ def register() -> str | Response:
         except operations.AccountError as exc:
             form.email.errors.append(str(exc))
         else:
+            # E-mails reach them later in the language this page was shown in.
+            user.locale = current_locale()
             db.session.commit()
             start_session(user)
-            flash(f"Welcome to Lindring, {user.name}. Your account is ready.", "success")
+            flash(
+                _("Welcome to Lindring, %(name)s. Your account is ready.", name=user.name),
+                "success",
+            )
             return redirect(url_for("catalog.home"))
     return render_template("auth/register.html", form=form)
 
@@ -80,13 +87,13 @@ def login() -> str | Response:
         db.session.commit()  # keeps a failure's count, or a good login's cleared one
         if user is None:
             # Same words for an unknown e-mail, a wrong password and a locked account.
-            form.password.errors.append("The e-mail address or the password is not right.")
+            form.password.errors.append(_("The e-mail address or the password is not right."))
         elif has_two_factor(user.id):
             # Not logged in yet: the code comes first (clinic/auth/two_factor_views.py).
             return begin_second_step(user, next_url)
         else:
             start_session(user)
-            flash(f"You are logged in as {user.name}.", "success")
+            flash(_("You are logged in as %(name)s.", name=user.name), "success")
             return redirect(next_url if is_safe_next(next_url) else home_for(user))
     return render_template("auth/login.html", form=form, next_url=next_url)
 
@@ -103,7 +110,7 @@ def logout() -> str | Response:
         db.session.commit()
         logout_user()
         session.clear()
-        flash("You are logged out.", "info")
+        flash(_("You are logged out."), "info")
         return redirect(url_for("catalog.home"))
     return render_template("auth/logout.html", form=form)
 
@@ -117,18 +124,23 @@ def forgot_password() -> str | Response:
         if user is not None and user.active:
             token = operations.make_reset_token(user, current_app.config["SECRET_KEY"])
             minutes = current_app.config["PASSWORD_RESET_MAX_AGE"] // 60
-            text, html = render_email(
-                "auth/email/reset_password",
-                user=user,
-                link=url_for("auth.reset_password", token=token, _external=True),
-                minutes=minutes,
-            )
-            queue_email(user.email, "Reset your Lindring password", text, html)
+            with speaking(user):
+                text, html = render_email(
+                    "auth/email/reset_password",
+                    user=user,
+                    link=url_for("auth.reset_password", token=token, _external=True),
+                    minutes=minutes,
+                )
+                subject = _("Reset your Lindring password")
+            queue_email(user.email, subject, text, html)
             db.session.commit()
         # The same answer whether or not the address has an account.
         flash(
-            f"If {normalise_email(form.email.data)} has a Lindring account, a link to choose a "
-            "new password is on its way. Check your inbox and spam folder.",
+            _(
+                "If %(email)s has a Lindring account, a link to choose a new password is on "
+                "its way. Check your inbox and spam folder.",
+                email=normalise_email(form.email.data),
+            ),
             "info",
         )
         return redirect(url_for("auth.login"))
@@ -152,7 +164,7 @@ def reset_password(token: str) -> str | Response:
             db.session.commit()
             logout_user()
             session.clear()
-            flash("Your password is changed. Log in with the new one.", "success")
+            flash(_("Your password is changed. Log in with the new one."), "success")
             return redirect(url_for("auth.login"))
     return render_template("auth/reset_password.html", form=form, user=user)
 
@@ -162,12 +174,16 @@ def reset_password(token: str) -> str | Response:
 def account() -> str | Response:
     user = db.session.get(User, current_user.id)
     form = ProfileForm(user=user)
+    if form.locale.data is None:  # never chosen: the language the page is shown in
+        form.locale.data = current_locale()
     if form.validate_on_submit():
         user.name = form.name.data.strip()
         user.email = normalise_email(form.email.data)
         user.phone = form.phone.data.strip()
+        user.locale = form.locale.data
         db.session.commit()
-        flash("Your profile is saved.", "success")
+        with speaking(user):  # said in the language just chosen
+            flash(_("Your profile is saved."), "success")
         return redirect(url_for("auth.account"))
     return render_template("auth/account.html", form=form)
 
@@ -179,7 +195,7 @@ def change_password() -> str | Response:
     form = ChangePasswordForm()
     if form.validate_on_submit():
         if not verify_password(user.password_hash, form.current_password.data):
-            form.current_password.errors.append("Your current password is not right.")
+            form.current_password.errors.append(_("Your current password is not right."))
         else:
             try:
                 operations.set_password(user, form.password.data)
@@ -189,6 +205,6 @@ def change_password() -> str | Response:
                 db.session.commit()
                 # Other sessions just ended; this one carries on with the new session token.
                 start_session(user)
-                flash("Your password is changed. Other devices have been logged out.", "success")
+                flash(_("Your password is changed. Other devices have been logged out."), "success")
                 return redirect(url_for("auth.account"))
     return render_template("auth/change_password.html", form=form)

@@ -16,6 +16,7 @@ import re
 from dataclasses import asdict, dataclass
 from datetime import datetime
 
+from flask_babel import gettext as _
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import joinedload
 
@@ -78,10 +79,10 @@ def erase_account(user: User, *, now: datetime, ip: str = "") -> Erased:
     db.session.refresh(user, with_for_update=True)
     if not user.is_client:
         raise ErasureRefused(
-            "Staff accounts are closed by the clinic: please ask an administrator."
+            _("Staff accounts are closed by the clinic: please ask an administrator.")
         )
     if user.erased_at is not None:
-        raise ErasureRefused("This account has been deleted already.")
+        raise ErasureRefused(_("This account has been deleted already."))
     theirs = select(Booking.id).where(Booking.client_id == user.id)
     booking_ids = set(db.session.scalars(select(Booking.id).where(Booking.client_id == user.id)))
 
