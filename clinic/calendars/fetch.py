@@ -21,14 +21,18 @@ from dataclasses import dataclass
 from urllib.parse import unquote, urljoin, urlsplit
 
 from flask import current_app
+from flask_babel import gettext as _
+from flask_babel import ngettext
+
+from clinic.text import N_
 
 MAX_REDIRECTS = 5
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 CHUNK = 64 * 1024
 USER_AGENT = "Lindring calendar import"
 
-ONLY_HTTP = "Only http and https addresses are accepted."
-PRIVATE = "That address points into a private network."
+ONLY_HTTP = N_("Only http and https addresses are accepted.")
+PRIVATE = N_("That address points into a private network.")
 
 
 class FetchError(Exception):
@@ -45,7 +49,7 @@ def size_text(n: int) -> str:
 
 
 def too_large(max_bytes: int) -> str:
-    return f"The file is larger than {size_text(max_bytes)}."
+    return _("The file is larger than %(size)s.", size=size_text(max_bytes))
 
 
 # --- addresses --------------------------------------------------------------------------------
@@ -90,16 +94,16 @@ def _target(url: str) -> _Target:
         parts = urlsplit(url)
         port = parts.port
     except ValueError:
-        raise FetchError("That is not a valid web address.") from None
+        raise FetchError(_("That is not a valid web address.")) from None
     scheme = parts.scheme.lower()
     if scheme not in ("http", "https"):
-        raise FetchError(ONLY_HTTP)
+        raise FetchError(_(ONLY_HTTP))
     if not parts.hostname:
-        raise FetchError("The address has no host name, e.g. https://calendar.example.com/….")
+        raise FetchError(_("The address has no host name, e.g. https://calendar.example.com/…."))
     try:
         host = parts.hostname.encode("idna").decode("ascii")
     except UnicodeError:
-        raise FetchError("The address's host name is not valid.") from None
+        raise FetchError(_("The address's host name is not valid.")) from None
     authorization = None
     if parts.username is not None:
         pair = f"{unquote(parts.username)}:{unquote(parts.password or '')}"
@@ -141,11 +145,13 @@ def _addresses(target: _Target, allow_private: bool) -> list[str]:
     try:
         found = socket.getaddrinfo(target.host, target.port, type=socket.SOCK_STREAM)
     except (OSError, UnicodeError):
-        raise FetchError(f"The host name {target.label} could not be found.") from None
+        raise FetchError(
+            _("The host name %(host)s could not be found.", host=target.label)
+        ) from None
     addresses = list(dict.fromkeys(str(info[4][0]) for info in found))
     # One private answer is enough to refuse: the choice among answers is not ours to steer.
     if not allow_private and not all(is_public_address(a) for a in addresses):
-        raise FetchError(PRIVATE)
+        raise FetchError(_(PRIVATE))
     return addresses
 
 
@@ -165,8 +171,15 @@ class _Deadline:
 
     @property
     def message(self) -> str:
-        unit = "second" if self.seconds == 1 else "seconds"
-        return f"The address did not answer within {self.seconds:g} {unit}."
+        if self.seconds == int(self.seconds):
+            return ngettext(
+                "The address did not answer within %(num)d second.",
+                "The address did not answer within %(num)d seconds.",
+                int(self.seconds),
+            )
+        return _(
+            "The address did not answer within %(seconds)s seconds.", seconds=f"{self.seconds:g}"
+        )
 
 
 class _PinnedHTTPConnection(http.client.HTTPConnection):
@@ -210,7 +223,10 @@ def _connect(
             raise FetchError(deadline.message) from None
         except ssl.SSLCertVerificationError:
             raise FetchError(
-                f"The certificate of {target.label} could not be verified, so it was not trusted."
+                _(
+                    "The certificate of %(host)s could not be verified, so it was not trusted.",
+                    host=target.label,
+                )
             ) from None
         except OSError as exc:
             connection.close()
@@ -218,21 +234,24 @@ def _connect(
             continue
         return connection
     if isinstance(failure, ssl.SSLError):
-        raise FetchError(f"A secure connection to {target.label} could not be made.")
+        raise FetchError(_("A secure connection to %(host)s could not be made.", host=target.label))
     if isinstance(failure, ConnectionRefusedError):
-        raise FetchError(f"{target.label} refused the connection: nothing answers there.")
-    raise FetchError(f"{target.label} could not be reached.")
+        raise FetchError(
+            _("%(host)s refused the connection: nothing answers there.", host=target.label)
+        )
+    raise FetchError(_("%(host)s could not be reached.", host=target.label))
 
 
 def _status_problem(status: int) -> str:
     if status in (401, 403):
-        return (
-            f"The address refused access (HTTP {status}). Check that it is the calendar's "
-            "secret address in iCal format."
+        return _(
+            "The address refused access (HTTP %(status)s). Check that it is the calendar's "
+            "secret address in iCal format.",
+            status=status,
         )
     if status in (404, 410):
-        return f"Nothing was found at that address (HTTP {status})."
-    return f"The address answered with an error (HTTP {status})."
+        return _("Nothing was found at that address (HTTP %(status)s).", status=status)
+    return _("The address answered with an error (HTTP %(status)s).", status=status)
 
 
 def _read(
@@ -264,7 +283,7 @@ def fetch_calendar(url: str, *, timeout: float, max_bytes: int, allow_private: b
     private network (unless `allow_private`), no answer in time, a larger body, an HTTP error.
     """
     deadline = _Deadline(timeout)
-    for _ in range(MAX_REDIRECTS + 1):
+    for _hop in range(MAX_REDIRECTS + 1):
         target = _target(url)
         connection = _connect(target, _addresses(target, allow_private), deadline)
         # Kept apart: http.client drops its reference when the response is to end with the
@@ -294,12 +313,12 @@ def fetch_calendar(url: str, *, timeout: float, max_bytes: int, allow_private: b
         except TimeoutError:
             raise FetchError(deadline.message) from None
         except (http.client.HTTPException, OSError):
-            raise FetchError("The address did not answer like a web server.") from None
+            raise FetchError(_("The address did not answer like a web server.")) from None
         finally:
             if response is not None:
                 response.close()
             connection.close()
-    raise FetchError(f"The address redirected more than {MAX_REDIRECTS} times.")
+    raise FetchError(_("The address redirected more than %(num)d times.", num=MAX_REDIRECTS))
 
 
 def download(url: str) -> bytes:

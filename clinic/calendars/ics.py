@@ -27,6 +27,7 @@ from icalendar import (
 from icalendar.error import BrokenCalendarProperty
 
 from clinic.calendars.vtimezone import vtimezone
+from clinic.text import N_
 
 PRODID = "-//Lindring//Lindring booking//EN"
 
@@ -38,10 +39,10 @@ MAX_OCCURRENCES = 10_000
 # daily event started ten years ago costs 3,650. About a second of work at most.
 MAX_RULE_STEPS = 500_000
 
-_TOO_MANY = (
-    f"This calendar has more than {MAX_OCCURRENCES:,} events in the period we read, which is "
-    "more than a person's calendar holds. Please export a calendar with only the events that "
-    "should block time."
+_TOO_MANY = N_(
+    "This calendar has more than %(count)s events in the period we read, which is more than a "
+    "person's calendar holds. Please export a calendar with only the events that should block "
+    "time."
 )
 
 # Properties that say when an event happens: damage to one makes the file unreadable for us.
@@ -90,8 +91,37 @@ class Busy:
     all_day: bool
 
 
+class Phrase:
+    """Text for people: English when made a string, and the template and values to show it in
+    another language, `_(phrase.template, **values)` (clinic/calendars/imports.py does it).
+
+    A value may be a Phrase itself (a part of the sentence to translate too); whole numbers
+    are written with thousands separators (10,000).
+    """
+
+    def __init__(self, template: str, **values: object) -> None:
+        self.template = template
+        self.values = values
+
+    def __str__(self) -> str:
+        if not self.values:
+            return self.template
+        return self.template % {
+            key: f"{value:,}" if isinstance(value, int) else str(value)
+            for key, value in self.values.items()
+        }
+
+    def __repr__(self) -> str:
+        return f"Phrase({str(self)!r})"
+
+
 class IcsError(ValueError):
-    """A file that is not a readable iCalendar file; the message is written for people."""
+    """A file that is not a readable iCalendar file; the message is written for people, in
+    English as str(error), and as `phrase` for other languages."""
+
+    def __init__(self, template: str, **values: object) -> None:
+        self.phrase = Phrase(template, **values)
+        super().__init__(str(self.phrase))
 
 
 # --- building -------------------------------------------------------------------------------
@@ -228,7 +258,7 @@ def parse_busy(data: bytes | str, *, start: datetime, end: datetime, timezone: s
                 continue
             seen += 1
             if seen > MAX_OCCURRENCES:
-                raise IcsError(_TOO_MANY)
+                raise IcsError(_TOO_MANY, count=MAX_OCCURRENCES)
             if not _is_free(component):
                 found.append(busy)
     found.sort(key=lambda busy: (busy.start, busy.end))
@@ -245,21 +275,25 @@ def _read_calendars(data: bytes | str) -> list[Calendar]:
     else:
         text = data
     if not text.strip():
-        raise IcsError("The file is empty.")
+        raise IcsError(N_("The file is empty."))
     if "BEGIN:VCALENDAR" not in text.upper():
         raise IcsError(
-            "This is not an iCalendar file: it has no BEGIN:VCALENDAR. "
-            "Export the calendar as .ics (iCalendar) and try again."
+            N_(
+                "This is not an iCalendar file: it has no BEGIN:VCALENDAR. "
+                "Export the calendar as .ics (iCalendar) and try again."
+            )
         )
     try:
         components = Calendar.from_ical(text, multiple=True)
     except (ValueError, IndexError, KeyError) as error:
-        raise IcsError(f"The calendar file could not be read: {_first_line(error)}") from None
+        raise IcsError(_UNREADABLE, problem=_first_line(error)) from None
     calendars = [c for c in components if isinstance(c, Calendar)]
     if not calendars:
         raise IcsError(
-            "The calendar file is incomplete: it does not end with END:VCALENDAR. "
-            "It may have been cut off while downloading."
+            N_(
+                "The calendar file is incomplete: it does not end with END:VCALENDAR. "
+                "It may have been cut off while downloading."
+            )
         )
     for calendar in calendars:
         for event in calendar.walk("VEVENT"):
@@ -271,24 +305,35 @@ def _check_event(event: Event) -> None:
     for prop, message in getattr(event, "errors", ()):
         if prop in _TIME_PROPERTIES:
             raise IcsError(
-                f"The event {_describe(event)} has a {prop} that could not be read "
-                f"({_first_line(message)})."
+                N_("The event %(event)s has a %(property)s that could not be read (%(problem)s)."),
+                event=_describe(event),
+                property=prop,
+                problem=_first_line(message),
             )
     if "DTSTART" not in event:
-        raise IcsError(f"The event {_describe(event)} has no start time (DTSTART).")
+        raise IcsError(
+            N_("The event %(event)s has no start time (DTSTART)."), event=_describe(event)
+        )
 
 
-def _describe(event: Event) -> str:
+def _describe(event: Event) -> Phrase:
+    """How a message names the event: its title in quotes, else its UID."""
     summary = str(event.get("SUMMARY", "")).strip()
     if summary:
-        return f"“{summary[:80]}”"
+        return Phrase("“%(title)s”", title=summary[:80])
     uid = str(event.get("UID", "")).strip()
-    return f"with UID {uid[:80]}" if uid else "without a title"
+    if uid:
+        return Phrase(N_("with UID %(uid)s"), uid=uid[:80])
+    return Phrase(N_("without a title"))
 
 
-def _first_line(error: object) -> str:
+_UNREADABLE = N_("The calendar file could not be read: %(problem)s")
+
+
+def _first_line(error: object) -> str | Phrase:
+    """The first line of a library's error (in English, as the library wrote it)."""
     text = str(error).strip().splitlines()
-    return text[0][:200] if text else "unknown error"
+    return text[0][:200] if text else Phrase(N_("unknown error"))
 
 
 def _check_repetition(calendars: list[Calendar], start: datetime, end: datetime) -> None:
@@ -318,26 +363,42 @@ def _check_repetition(calendars: list[Calendar], start: datetime, end: datetime)
                     inside += repetition >= first
                     if steps > MAX_RULE_STEPS:
                         raise IcsError(
-                            f"The event {_describe(event)} and the other repeating events "
-                            "repeat too often to be read. Please export a calendar with only "
-                            "the events that should block time."
+                            N_(
+                                "The event %(event)s and the other repeating events repeat too "
+                                "often to be read. Please export a calendar with only the "
+                                "events that should block time."
+                            ),
+                            event=_describe(event),
                         )
                     if inside > MAX_OCCURRENCES:
-                        raise IcsError(_TOO_MANY)
+                        raise IcsError(_TOO_MANY, count=MAX_OCCURRENCES)
 
 
 def _dateutil_rule(event: Event, recur: vRecur, begin: datetime) -> rrule:
     frequency = "".join(str(value) for value in recur.get("FREQ", ())).upper()
-    if frequency in ("SECONDLY", "MINUTELY"):
+    if frequency == "SECONDLY":
         raise IcsError(
-            f"The event {_describe(event)} repeats every "
-            f"{'second' if frequency == 'SECONDLY' else 'minute'}, which a calendar of "
-            "appointments never does. Please remove it or export the calendar without it."
+            N_(
+                "The event %(event)s repeats every second, which a calendar of appointments "
+                "never does. Please remove it or export the calendar without it."
+            ),
+            event=_describe(event),
+        )
+    if frequency == "MINUTELY":
+        raise IcsError(
+            N_(
+                "The event %(event)s repeats every minute, which a calendar of appointments "
+                "never does. Please remove it or export the calendar without it."
+            ),
+            event=_describe(event),
         )
     if _on_no_real_day(recur):
         raise IcsError(
-            f"The event {_describe(event)} repeats on a day no month has (such as 30 February), "
-            "so it never happens. Please remove it or export the calendar without it."
+            N_(
+                "The event %(event)s repeats on a day no month has (such as 30 February), so it "
+                "never happens. Please remove it or export the calendar without it."
+            ),
+            event=_describe(event),
         )
     rule_text = recur.copy()
     # UNTIL is applied separately: its zone need not match DTSTART's, which dateutil refuses.
@@ -348,8 +409,9 @@ def _dateutil_rule(event: Event, recur: vRecur, begin: datetime) -> rrule:
             rule = rule.replace(until=_wall_clock(ends[0]))
     except (ValueError, TypeError, KeyError) as error:
         raise IcsError(
-            f"The event {_describe(event)} repeats by a rule that could not be read "
-            f"({_first_line(error)})."
+            N_("The event %(event)s repeats by a rule that could not be read (%(problem)s)."),
+            event=_describe(event),
+            problem=_first_line(error),
         ) from None
     return rule
 
@@ -398,10 +460,11 @@ def _occurrences(calendar: Calendar, start: datetime, end: datetime, zone: ZoneI
         )
     except (recurring_ical_events.InvalidCalendar, BrokenCalendarProperty) as error:
         raise IcsError(
-            f"A repeating event in the calendar could not be read: {_first_line(error)}"
+            N_("A repeating event in the calendar could not be read: %(problem)s"),
+            problem=_first_line(error),
         ) from None
     except (ValueError, TypeError, OverflowError, AttributeError) as error:
-        raise IcsError(f"The calendar file could not be read: {_first_line(error)}") from None
+        raise IcsError(_UNREADABLE, problem=_first_line(error)) from None
     return occurrences
 
 

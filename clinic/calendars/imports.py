@@ -3,6 +3,9 @@ safely by clinic/calendars/fetch.py), storing its busy time in place of the prev
 
 A calendar's URL is usually a secret (whoever has it reads the calendar), so it is never logged,
 audited or printed: people see only its host (`url_host`).
+
+An error is stored on the source as text, in the language it was made in: the request's when a
+person imports, DEFAULT_LOCALE when cron does.
 """
 
 from __future__ import annotations
@@ -12,8 +15,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import click
+from babel.numbers import format_decimal
 from flask import current_app
 from flask.cli import with_appcontext
+from flask_babel import gettext as _
 from sqlalchemy import delete, insert, select
 
 from clinic import clock
@@ -24,7 +29,9 @@ from clinic.calendars.fetch import FetchError, download, url_host
 from clinic.calendars.models import BusyTime, CalendarSource
 from clinic.database import begin_write
 from clinic.extensions import db
+from clinic.i18n import current_locale
 from clinic.scheduling.models import ClinicPolicy
+from clinic.text import N_
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +44,7 @@ IMPORT_MARGIN = timedelta(days=7)
 # that the slot search reads an index range bounded from below, as it does for bookings.
 MAX_BUSY_PIECE = timedelta(days=7)
 
-NOT_A_CALENDAR = "The file could not be read as a calendar."
+NOT_A_CALENDAR = N_("The file could not be read as a calendar.")
 
 
 class SourceError(Exception):
@@ -62,6 +69,16 @@ def _pieces(busy: ics.Busy) -> list[tuple[datetime, datetime]]:
     return pieces
 
 
+def shown(text: object) -> str:
+    """A message of the pure parser (an ics.Phrase, with its parts) in the current language."""
+    if isinstance(text, ics.Phrase):
+        values = {key: shown(value) for key, value in text.values.items()}
+        return _(text.template, **values) if values else _(text.template)
+    if isinstance(text, int):
+        return format_decimal(text, locale=current_locale())
+    return str(text)
+
+
 def record_failure(source: CalendarSource, message: str, *, now: datetime) -> str:
     """Note a failed attempt on the source; its busy time stays as last imported."""
     source.last_attempt_at = now
@@ -81,11 +98,11 @@ def import_source(source: CalendarSource, data: bytes, *, now: datetime) -> str 
     try:
         found = ics.parse_busy(data, start=start, end=end, timezone=timezone)
     except ics.IcsError as exc:
-        return record_failure(source, str(exc) or NOT_A_CALENDAR, now=now)
+        return record_failure(source, shown(exc.phrase) or _(NOT_A_CALENDAR), now=now)
     except Exception:
         # Someone else's file must not turn into an error page; the log keeps the details.
         log.exception("calendar source %s: the parser failed", source.id)
-        return record_failure(source, NOT_A_CALENDAR, now=now)
+        return record_failure(source, _(NOT_A_CALENDAR), now=now)
     busy_times = [busy for busy in found if busy.end > busy.start]  # an instant blocks nothing
     db.session.execute(delete(BusyTime).where(BusyTime.source_id == source.id))
     rows = [
@@ -216,7 +233,7 @@ def refresh(source_id: int, *, now: datetime) -> tuple[CalendarSource, str | Non
     if source is None:
         return None  # deleted while we waited
     if data is None:
-        record_failure(source, error or NOT_A_CALENDAR, now=now)
+        record_failure(source, error or _(NOT_A_CALENDAR), now=now)
     else:
         error = import_source(source, data, now=now)
     return source, error
