@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import DateField, SelectField, StringField, SubmitField
@@ -14,39 +16,39 @@ from clinic.catalog.certifications import CertificationData
 from clinic.catalog.models import Certification, Technique, Therapist
 from clinic.extensions import db
 
-BAD_DATE = "Enter a date as YYYY-MM-DD."
+BAD_DATE = _l("Enter a date as YYYY-MM-DD.")
 
 
 class CertificationForm(FlaskForm):
     therapist = SelectField(
-        "Therapist", coerce=int, validators=[InputRequired("Choose a therapist.")]
+        _l("Therapist"), coerce=int, validators=[InputRequired(_l("Choose a therapist."))]
     )
     technique = SelectField(
-        "Technique", coerce=int, validators=[InputRequired("Choose a technique.")]
+        _l("Technique"), coerce=int, validators=[InputRequired(_l("Choose a technique."))]
     )
     body = StringField(
-        "Issued by",
-        validators=[DataRequired("Name the body that issued it."), Length(max=200)],
-        description="The school or association, e.g. Danish Massage Board.",
+        _l("Issued by"),
+        validators=[DataRequired(_l("Name the body that issued it.")), Length(max=200)],
+        description=_l("The school or association, e.g. Danish Massage Board."),
     )
-    number = StringField("Certificate number", validators=[Length(max=64)])
+    number = StringField(_l("Certificate number"), validators=[Length(max=64)])
     valid_from = DateField(
-        "Valid from",
-        validators=[InputRequired("Give the first day it is valid.")],
+        _l("Valid from"),
+        validators=[InputRequired(_l("Give the first day it is valid."))],
         invalid_value_message=BAD_DATE,
     )
     valid_until = DateField(
-        "Valid until",
-        validators=[InputRequired("Give the last day it is valid.")],
+        _l("Valid until"),
+        validators=[InputRequired(_l("Give the last day it is valid."))],
         invalid_value_message=BAD_DATE,
-        description="The last day it is valid (inclusive).",
+        description=_l("The last day it is valid (inclusive)."),
     )
     document_ref = StringField(
-        "Document reference",
+        _l("Document reference"),
         validators=[Length(max=300)],
-        description="Where the signed copy is kept: a file name or an archive number.",
+        description=_l("Where the signed copy is kept: a file name or an archive number."),
     )
-    submit = SubmitField("Save certificate")
+    submit = SubmitField(_l("Save certificate"))
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -56,13 +58,15 @@ class CertificationForm(FlaskForm):
             .order_by(User.name, Therapist.id)
         )
         self.therapist.choices = {
-            tid: name if active else f"{name} (deactivated)" for tid, name, active in therapists
+            tid: name if active else _("%(name)s (deactivated)", name=name)
+            for tid, name, active in therapists
         }
         techniques = db.session.execute(
             select(Technique.id, Technique.name, Technique.active).order_by(Technique.name)
         )
         self.technique.choices = {
-            tid: name if active else f"{name} (not offered)" for tid, name, active in techniques
+            tid: name if active else _("%(name)s (not offered)", name=name)
+            for tid, name, active in techniques
         }
 
     @classmethod
@@ -75,7 +79,7 @@ class CertificationForm(FlaskForm):
 
     def validate_valid_until(self, field: DateField) -> None:
         if self.valid_from.data and field.data and field.data < self.valid_from.data:
-            raise ValidationError("The last day cannot be before the first.")
+            raise ValidationError(_("The last day cannot be before the first."))
 
     def data_for_save(self) -> CertificationData:
         return CertificationData(

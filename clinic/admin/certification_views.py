@@ -6,6 +6,7 @@ Routes are added to the admin blueprint (admins only); clinic/__init__.py import
 from __future__ import annotations
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -85,7 +86,7 @@ def new_certification() -> str | Response:
     if form.validate_on_submit():
         certification = operations.add_certification(form.data_for_save(), by=_me(), ip=_ip())
         db.session.commit()
-        flash("Certificate added.", "success")
+        flash(_("Certificate added."), "success")
         return redirect(url_for("admin.therapist", therapist_id=certification.therapist_id))
     return render_template("admin/certification_form.html", form=form, certification=None)
 
@@ -99,7 +100,7 @@ def edit_certification(certification_id: int) -> str | Response:
             certification, form.data_for_save(), by=_me(), ip=_ip()
         )
         db.session.commit()
-        flash("Certificate saved." if changed else "Nothing was changed.", "success")
+        flash(_("Certificate saved.") if changed else _("Nothing was changed."), "success")
         return redirect(url_for("admin.therapist", therapist_id=certification.therapist_id))
     return render_template(
         "admin/certification_form.html",
@@ -118,7 +119,10 @@ def delete_certification(certification_id: int) -> Response:
     operations.delete_certification(certification, by=_me(), ip=_ip())
     db.session.commit()
     flash(
-        "Certificate deleted. Bookings that relied on it are listed under Expiring certificates.",
+        _(
+            "Certificate deleted. Bookings that relied on it are listed under Expiring "
+            "certificates."
+        ),
         "success",
     )
     return redirect(url_for("admin.therapist", therapist_id=therapist_id))

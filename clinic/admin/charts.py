@@ -17,6 +17,10 @@ from dataclasses import dataclass
 from fractions import Fraction
 from html import escape
 
+from babel.numbers import get_decimal_symbol, get_group_symbol
+
+from clinic.text import N_
+
 WIDTH = 720
 PALETTE = (
     "#1f5f8b",
@@ -30,6 +34,8 @@ PALETTE = (
 )
 FONT = 'font-family="system-ui, sans-serif" font-size="12"'
 LABEL_CHARS = 24  # row and legend labels longer than this are cut, the full name kept in a title
+# Drawn on an empty plot; the caller passes it translated (`no_data=_(NO_DATA)`).
+NO_DATA = N_("No data for this period")
 
 # Characters XML 1.0 does not allow, even escaped.
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
@@ -89,9 +95,17 @@ def _axis(
     return axis_max, [step * i for i in range(int(axis_max / step) + 1)]
 
 
-def number(value: Fraction | float | int) -> str:
-    """A tick or value label: '1,250', '0.25', '3.4e+20' for the very large."""
-    value = Fraction(value)
+def number(value: Fraction | float | int, locale: str = "en") -> str:
+    """A tick or value label: '1,250', '0.25', '3.4e+20' for the very large; with the locale's
+    separators elsewhere ('1.250' and '0,25' in Danish)."""
+    shown = _english_number(Fraction(value))
+    if locale == "en":
+        return shown
+    swap = {",": get_group_symbol(locale), ".": get_decimal_symbol(locale)}
+    return "".join(swap.get(c, c) for c in shown)
+
+
+def _english_number(value: Fraction) -> str:
     if value.denominator == 1:
         whole = int(value)
         if abs(whole) < 10**15:
@@ -99,8 +113,15 @@ def number(value: Fraction | float | int) -> str:
         digits = str(abs(whole))
         return f"{'-' if whole < 0 else ''}{digits[0]}.{digits[1:3]}e+{len(digits) - 1}"
     if abs(value) >= 10**15:
-        return number(round(value))
+        return _english_number(Fraction(round(value)))
     return f"{float(value):.4g}"
+
+
+def _with_unit(figure: str, unit: str, locale: str) -> str:
+    """'25%' in English; '25 %' where the locale spaces its units (Danish)."""
+    if not unit:
+        return figure
+    return f"{figure}{unit}" if locale == "en" else f"{figure} {unit}"
 
 
 def _ratio(value: Fraction, axis_max: Fraction) -> float:
@@ -150,10 +171,10 @@ def _values(series: Sequence[Series], count: int) -> list[list[Fraction]]:
     ]
 
 
-def _no_data(x: float, y: float, width: float, height: float) -> str:
+def _no_data(x: float, y: float, width: float, height: float, words: str) -> str:
     return (
         f'<text x="{_f(x + width / 2)}" y="{_f(y + height / 2)}" text-anchor="middle" '
-        f'{FONT} fill="#555">No data for this period</text>'
+        f'{FONT} fill="#555">{text(words)}</text>'
     )
 
 
@@ -166,8 +187,12 @@ def bar_chart(
     stacked: bool = False,
     value_label: str = "",
     category_label: str = "",
+    locale: str = "en",
+    no_data: str = NO_DATA,
 ) -> str:
-    """Vertical bars: one group (or stack) per category, one colour per series."""
+    """Vertical bars: one group (or stack) per category, one colour per series.
+
+    `locale` sets the numbers' separators; `no_data` is what an empty plot says."""
     left, right, top, plot_h = 72.0, 16.0, 16.0, 240.0
     plot_w = WIDTH - left - right
     n = len(categories)
@@ -196,7 +221,7 @@ def bar_chart(
         parts.append(
             f'<line x1="{_f(left)}" y1="{_f(y)}" x2="{_f(left + plot_w)}" y2="{_f(y)}" '
             f'stroke="#e3e3e3"/><text x="{_f(left - 6)}" y="{_f(y + 4)}" text-anchor="end" '
-            f'{FONT} fill="#333">{text(number(tick))}</text>'
+            f'{FONT} fill="#333">{text(number(tick, locale))}</text>'
         )
     if value_label:
         middle = top + plot_h / 2
@@ -205,7 +230,7 @@ def bar_chart(
             f'text-anchor="middle" {FONT} fill="#333">{text(value_label)}</text>'
         )
     if not n or not series:
-        parts.append(_no_data(left, top, plot_w, plot_h))
+        parts.append(_no_data(left, top, plot_w, plot_h, no_data))
     band = plot_w / max(n, 1)
     groups = 1 if stacked else max(len(series), 1)
     bar_w = band * 0.8 / groups
@@ -224,7 +249,8 @@ def bar_chart(
             parts.append(
                 f'<rect class="bar" x="{_f(x)}" y="{_f(y)}" width="{_f(bar_w)}" '
                 f'height="{_f(height)}" fill="{PALETTE[s % len(PALETTE)]}"><title>'
-                f"{text(category)}, {text(series[s].name)}: {text(number(row[c]))}</title></rect>"
+                f"{text(category)}, {text(series[s].name)}: {text(number(row[c], locale))}"
+                "</title></rect>"
             )
         if c % every:
             continue
@@ -255,11 +281,13 @@ def horizontal_bar_chart(
     value_label: str = "",
     unit: str = "",
     at_least: float = 0,
+    locale: str = "en",
+    no_data: str = NO_DATA,
 ) -> str:
     """Horizontal bars: one row per category (a therapist), one bar per series in each row.
 
     `at_least` keeps the axis from ending below it (100 for percentages); `unit` follows each
-    bar's value label ('%').
+    bar's value label ('%'); `locale` and `no_data` as for bar_chart.
     """
     left, right, top = 184.0, 72.0, 12.0
     plot_w = WIDTH - left - right
@@ -285,7 +313,7 @@ def horizontal_bar_chart(
         parts.append(
             f'<line x1="{_f(x)}" y1="{_f(top)}" x2="{_f(x)}" y2="{_f(top + plot_h)}" '
             f'stroke="#e3e3e3"/><text x="{_f(x)}" y="{_f(top + plot_h + 16)}" '
-            f'text-anchor="middle" {FONT} fill="#333">{text(number(tick))}</text>'
+            f'text-anchor="middle" {FONT} fill="#333">{text(number(tick, locale))}</text>'
         )
     if value_label:
         parts.append(
@@ -293,7 +321,7 @@ def horizontal_bar_chart(
             f'text-anchor="middle" {FONT} fill="#333">{text(value_label)}</text>'
         )
     if not n or not series:
-        parts.append(_no_data(left, top, plot_w, plot_h))
+        parts.append(_no_data(left, top, plot_w, plot_h, no_data))
     for c, category in enumerate(categories):
         row_top = top + c * band + 6
         parts.append(
@@ -306,7 +334,8 @@ def horizontal_bar_chart(
             y = row_top + s * bar_h
             raw = list(series[s].values)[c : c + 1]
             # No figure (a rate with nothing to divide by) is not the same as zero.
-            label = f"{number(row[c])}{unit}" if raw and raw[0] is not None else "—"
+            shown = _with_unit(number(row[c], locale), unit, locale)
+            label = shown if raw and raw[0] is not None else "—"
             parts.append(
                 f'<rect class="bar" x="{_f(left)}" y="{_f(y)}" width="{_f(width)}" '
                 f'height="{_f(bar_h - 2)}" fill="{PALETTE[s % len(PALETTE)]}"><title>'

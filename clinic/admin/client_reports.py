@@ -7,29 +7,31 @@ from __future__ import annotations
 
 from zoneinfo import ZoneInfo
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from clinic.admin.charts import Series, bar_chart, horizontal_bar_chart
-from clinic.admin.periods import Period, new_and_returning, rate, week_label
+from clinic.admin.periods import Period, new_and_returning, rate
 from clinic.admin.report_tables import Column, Report, Table
-from clinic.admin.reports import in_period
+from clinic.admin.reports import chart_language, day_name, in_period, week_name
 from clinic.booking.models import Booking, BookingStatus
 from clinic.extensions import db
 from clinic.screening.models import Decision, Screening, ScreeningReview
 from clinic.screening.rules import Outcome
 
 OUTCOME_NAMES = {
-    Outcome.CLEAR: "Clear",
-    Outcome.CAUTION: "Caution",
-    Outcome.NEEDS_REVIEW: "Needs review",
-    Outcome.NEEDS_CLEARANCE: "Needs medical clearance",
-    Outcome.NOT_NOW: "Not now",
-    Outcome.URGENT: "Urgent",
+    Outcome.CLEAR: _l("Clear"),
+    Outcome.CAUTION: _l("Caution"),
+    Outcome.NEEDS_REVIEW: _l("Needs review"),
+    Outcome.NEEDS_CLEARANCE: _l("Needs medical clearance"),
+    Outcome.NOT_NOW: _l("Not now"),
+    Outcome.URGENT: _l("Urgent"),
 }
 DECISION_NAMES = {
-    Decision.APPROVED: "Approved",
-    Decision.CLEARED: "Medical clearance recorded",
-    Decision.REJECTED: "Rejected",
+    Decision.APPROVED: _l("Approved"),
+    Decision.CLEARED: _l("Medical clearance recorded"),
+    Decision.REJECTED: _l("Rejected"),
 }
 
 
@@ -54,33 +56,39 @@ def screening_outcomes(period: Period, zone: ZoneInfo) -> Report:
     decided = sum(decisions.values())
     # Mildest first, as the questionnaire's rules declare them.
     outcome_rows = [
-        [OUTCOME_NAMES[o], outcomes.get(o, 0), rate(outcomes.get(o, 0), submitted)] for o in Outcome
+        [str(OUTCOME_NAMES[o]), outcomes.get(o, 0), rate(outcomes.get(o, 0), submitted)]
+        for o in Outcome
     ]
     decision_rows = [
-        [DECISION_NAMES[d], decisions.get(d, 0), rate(decisions.get(d, 0), decided)]
+        [str(DECISION_NAMES[d]), decisions.get(d, 0), rate(decisions.get(d, 0), decided)]
         for d in Decision
     ]
     tables = [
         Table(
-            "Screenings by overall outcome",
-            [Column("Outcome"), Column("Screenings", True), Column("Share", True, "%")],
+            _("Screenings by overall outcome"),
+            [Column(_("Outcome")), Column(_("Screenings"), True), Column(_("Share"), True, "%")],
             outcome_rows,
-            ["All screenings", submitted, rate(submitted, submitted)],
+            [_("All screenings"), submitted, rate(submitted, submitted)],
         ),
         Table(
-            "Review decisions",
-            [Column("Decision"), Column("Decisions", True), Column("Share", True, "%")],
+            _("Review decisions"),
+            [Column(_("Decision")), Column(_("Decisions"), True), Column(_("Share"), True, "%")],
             decision_rows,
-            ["All decisions", decided, rate(decided, decided)],
+            [_("All decisions"), decided, rate(decided, decided)],
         ),
     ]
     chart = horizontal_bar_chart(
-        title="Screenings by overall outcome",
-        description=f"One bar per outcome: screenings submitted from {period.first} to "
-        f"{period.last}. The table below has the numbers.",
+        title=_("Screenings by overall outcome"),
+        description=_(
+            "One bar per outcome: screenings submitted from %(first)s to %(last)s. The table "
+            "below has the numbers.",
+            first=day_name(period.first),
+            last=day_name(period.last),
+        ),
         categories=[r[0] for r in outcome_rows],
-        series=[Series("Screenings", [r[1] for r in outcome_rows])],
-        value_label="Screenings",
+        series=[Series(_("Screenings"), [r[1] for r in outcome_rows])],
+        value_label=_("Screenings"),
+        **chart_language(),
     )
     return Report(tables, [chart])
 
@@ -107,32 +115,35 @@ def clients_per_week(period: Period, zone: ZoneInfo) -> Report:
     weeks = new_and_returning(
         period, [(client, starts) for client, starts, _ in rows], first_ever, zone
     )
-    table_rows = [
-        [week_label(w.week), w.week.isoformat(), w.new, w.returning, w.total] for w in weeks
-    ]
+    table_rows = [[week_name(w.week), w.week, w.new, w.returning, w.total] for w in weeks]
     new, returning = sum(w.new for w in weeks), sum(w.returning for w in weeks)
     table = Table(
-        "New and returning clients per week",
+        _("New and returning clients per week"),
         [
-            Column("Week", nowrap=True),
-            Column("Starts", nowrap=True),
-            Column("New clients", True),
-            Column("Returning clients", True),
-            Column("Clients", True),
+            Column(_("Week"), nowrap=True),
+            Column(_("Starts"), nowrap=True),
+            Column(_("New clients"), True),
+            Column(_("Returning clients"), True),
+            Column(_("Clients"), True),
         ],
         table_rows,
-        ["Total (client-weeks)", "", new, returning, new + returning],
+        [_("Total (client-weeks)"), "", new, returning, new + returning],
     )
     chart = bar_chart(
-        title="New and returning clients per week",
-        description=f"Two bars per ISO week from {period.first} to {period.last}: clients "
-        "whose first completed session it was, and clients who had been before.",
-        categories=[week_label(w.week) for w in weeks],
+        title=_("New and returning clients per week"),
+        description=_(
+            "Two bars per ISO week from %(first)s to %(last)s: clients whose first completed "
+            "session it was, and clients who had been before.",
+            first=day_name(period.first),
+            last=day_name(period.last),
+        ),
+        categories=[week_name(w.week) for w in weeks],
         series=[
-            Series("New clients", [w.new for w in weeks]),
-            Series("Returning clients", [w.returning for w in weeks]),
+            Series(_("New clients"), [w.new for w in weeks]),
+            Series(_("Returning clients"), [w.returning for w in weeks]),
         ],
-        value_label="Clients",
-        category_label="ISO week",
+        value_label=_("Clients"),
+        category_label=_("ISO week"),
+        **chart_language(),
     )
     return Report([table], [chart])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response
@@ -46,7 +47,7 @@ def retry_email(message_id: int) -> Response:
     if message is None:
         abort(404)
     if message.sent_at is not None:
-        flash("That e-mail was sent already.", "info")
+        flash(_("That e-mail was sent already."), "info")
         return redirect(url_for("admin.failed_emails"))
     outbox.make_due_again(message, now=clock.utcnow())
     audit(
@@ -58,11 +59,14 @@ def retry_email(message_id: int) -> Response:
         detail={"attempts": message.attempts},
     )
     db.session.commit()
-    sent, _ = outbox.deliver([message.id])
+    sent, _failed = outbox.deliver([message.id])
     if sent:
-        flash("The e-mail was sent.", "success")
+        flash(_("The e-mail was sent."), "success")
     else:
         db.session.expire_all()
-        error = db.session.get(OutboxMessage, message_id).last_error or "unknown error"
-        flash(f"It failed again ({error}). It will be retried later on its own.", "warning")
+        error = db.session.get(OutboxMessage, message_id).last_error or _("unknown error")
+        flash(
+            _("It failed again (%(error)s). It will be retried later on its own.", error=error),
+            "warning",
+        )
     return redirect(url_for("admin.failed_emails"))

@@ -14,9 +14,14 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from clinic.scheduling.slots import Interval, local_midnight, local_window, merge, subtract
+from clinic.text import N_
 
 DEFAULT_WEEKS = 8
 MAX_DAYS = 366  # about a year: longer periods are refused
+
+# Why dates make no period: English here, translated by the form that shows them.
+BACKWARDS = N_("The end date is before the start date.")
+TOO_LONG = N_("Choose a period of at most %(days)s days.")
 
 
 @dataclass(frozen=True)
@@ -54,13 +59,23 @@ def default_period(today: date) -> Period:
     return Period(this_monday - timedelta(weeks=DEFAULT_WEEKS), this_monday - timedelta(1))
 
 
-def period_error(first: date, last: date) -> str | None:
-    """Why these dates make no period, or None when they do."""
+def period_problem(first: date, last: date) -> tuple[str, dict[str, int]] | None:
+    """Why these dates make no period, as a message (BACKWARDS, TOO_LONG) and its values to
+    translate it with, or None when they do."""
     if last < first:
-        return "The end date is before the start date."
+        return BACKWARDS, {}
     if (last - first).days + 1 > MAX_DAYS:
-        return f"Choose a period of at most {MAX_DAYS} days."
+        return TOO_LONG, {"days": MAX_DAYS}
     return None
+
+
+def period_error(first: date, last: date) -> str | None:
+    """Why these dates make no period, in English, or None when they do."""
+    problem = period_problem(first, last)
+    if problem is None:
+        return None
+    message, values = problem
+    return message % values if values else message
 
 
 def week_of(day: date) -> date:

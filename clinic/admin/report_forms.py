@@ -5,11 +5,13 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import DateField, SubmitField
 from wtforms.validators import InputRequired, ValidationError
 
-from clinic.admin.periods import MAX_DAYS, Period, default_period, period_error
+from clinic.admin.periods import MAX_DAYS, Period, default_period, period_problem
 
 
 class _LocalDateField(DateField):
@@ -19,7 +21,7 @@ class _LocalDateField(DateField):
         try:
             super().process_formdata(valuelist)
         except ValueError as exc:
-            raise ValueError("Enter a date as YYYY-MM-DD, e.g. 2027-03-22.") from exc
+            raise ValueError(_("Enter a date as YYYY-MM-DD, e.g. 2027-03-22.")) from exc
 
 
 class PeriodForm(FlaskForm):
@@ -29,23 +31,24 @@ class PeriodForm(FlaskForm):
         csrf = False
 
     first = _LocalDateField(
-        "From",
+        _l("From"),
         name="from",
-        validators=[InputRequired("Give the first date of the period.")],
+        validators=[InputRequired(_l("Give the first date of the period."))],
     )
     last = _LocalDateField(
-        "To",
+        _l("To"),
         name="to",
-        validators=[InputRequired("Give the last date of the period.")],
-        description=f"Both dates included; at most {MAX_DAYS} days.",
+        validators=[InputRequired(_l("Give the last date of the period."))],
+        description=_l("Both dates included; at most %(days)s days.", days=MAX_DAYS),
     )
-    submit = SubmitField("Show")
+    submit = SubmitField(_l("Show"))
 
     def validate_last(self, field: DateField) -> None:
         if self.first.data is not None and field.data is not None:
-            error = period_error(self.first.data, field.data)
-            if error:
-                raise ValidationError(error)
+            problem = period_problem(self.first.data, field.data)
+            if problem:
+                message, values = problem
+                raise ValidationError(_(message, **values))
 
     def period(self, today: date) -> tuple[Period | None, bool]:
         """The asked period, or the default when nothing was asked; None if the input is bad.

@@ -9,6 +9,8 @@ from __future__ import annotations
 from zoneinfo import ZoneInfo
 
 from flask import Response, abort, current_app, render_template, request
+from flask_babel import force_locale
+from flask_babel import gettext as _
 from markupsafe import Markup
 
 from clinic import clock
@@ -17,6 +19,7 @@ from clinic.admin.report_forms import PeriodForm
 from clinic.admin.report_kinds import BY_NAME, KINDS, ReportKind
 from clinic.admin.report_tables import shown, to_csv
 from clinic.admin.views import bp
+from clinic.i18n import current_locale
 
 
 def _period() -> tuple[PeriodForm, Period | None, bool]:
@@ -59,6 +62,7 @@ def report(name: str) -> str:
     result = None
     if period is not None:
         result = kind.build(period, ZoneInfo(current_app.config["CLINIC_TIMEZONE"]))
+    locale = current_locale()
     return render_template(
         "admin/reports/report.html",
         kind=kind,
@@ -68,7 +72,7 @@ def report(name: str) -> str:
         report=result,
         # Drawn by charts.py, which escapes every name itself.
         charts=[Markup(svg) for svg in result.charts] if result else [],  # noqa: S704
-        shown=shown,
+        shown=lambda cell, column: shown(cell, column, locale),
         args=_args(period),
         index_args=_args(period if not is_default else None),
     )
@@ -77,17 +81,20 @@ def report(name: str) -> str:
 @bp.get("/reports/<name>.csv")
 def report_csv(name: str) -> Response:
     kind = _kind(name)
-    form, period, _ = _period()
+    form, period, _is_default = _period()
     if period is None:
-        problems = " ".join(e for errors in form.errors.values() for e in errors)
+        problems = " ".join(str(e) for errors in form.errors.values() for e in errors)
         return Response(
-            f"No report for that period: {problems}\n",
+            _("No report for that period: %(problems)s", problems=problems) + "\n",
             status=400,
             content_type="text/plain; charset=utf-8",
         )
-    result = kind.build(period, ZoneInfo(current_app.config["CLINIC_TIMEZONE"]))
+    # Always English, whatever the reader's language: spreadsheets and scripts read the CSV by
+    # its column headers, and its week labels and row names stay the same for them.
+    with force_locale("en"):
+        body = to_csv(kind.build(period, ZoneInfo(current_app.config["CLINIC_TIMEZONE"])))
     return Response(
-        to_csv(result),
+        body,
         content_type="text/csv; charset=utf-8",
         headers={
             "Content-Disposition": f'attachment; filename="lindring-{kind.name}-{period.slug}.csv"'

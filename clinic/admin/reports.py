@@ -13,14 +13,14 @@ from datetime import date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 
-from clinic.admin.charts import Series, bar_chart, horizontal_bar_chart
+from clinic.admin.charts import NO_DATA, Series, bar_chart, horizontal_bar_chart
 from clinic.admin.periods import (
     Period,
     local_date,
     rate,
-    week_label,
     week_of,
     working_minutes,
 )
@@ -29,8 +29,10 @@ from clinic.auth.models import User
 from clinic.booking.models import Booking, BookingStatus
 from clinic.catalog.models import Technique, Therapist
 from clinic.extensions import db
+from clinic.i18n import current_locale
 from clinic.scheduling.models import TimeOff, WorkingHours
 from clinic.scheduling.slots import Interval
+from clinic.templating import format_date
 
 # Booked time: sessions that took place or were held for the client (a no-show's time was
 # kept free for them). Pending bookings are not yet agreed; cancelled ones freed their time.
@@ -40,6 +42,27 @@ BOOKED = (BookingStatus.CONFIRMED, BookingStatus.COMPLETED, BookingStatus.NO_SHO
 def in_period(column: Any, start: datetime, end: datetime) -> Any:
     """start <= column < end."""
     return (column >= start) & (column < end)
+
+
+# The reports are built during a request, in its language (the CSV download builds them in
+# English); these read that language.
+
+
+def week_name(monday: date) -> str:
+    """The ISO week of `monday` as the report shows it: '2027-W12', in Danish 'Uge 12, 2027'."""
+    year, week, _weekday = monday.isocalendar()
+    return _("%(year)s-W%(week)s", year=year, week=f"{week:02d}")
+
+
+def day_name(day: date) -> str:
+    """A period's end in a chart's description: '2027-03-22', in Danish 'mandag 22. marts 2027'."""
+    locale = current_locale()
+    return day.isoformat() if locale == "en" else format_date(day, locale)
+
+
+def chart_language() -> dict[str, str]:
+    """The chart functions' arguments for the request's language."""
+    return {"locale": current_locale(), "no_data": _(NO_DATA)}
 
 
 def bookings_per_week(period: Period, zone: ZoneInfo) -> Report:
@@ -53,7 +76,7 @@ def bookings_per_week(period: Period, zone: ZoneInfo) -> Report:
     counts: Counter[tuple[int, date]] = Counter(
         (technique, week_of(local_date(starts, zone))) for technique, starts in rows
     )
-    used = {technique for technique, _ in counts}
+    used = {technique for technique, _week in counts}
     techniques = [
         (tid, name)
         for tid, name, active in db.session.execute(
@@ -67,30 +90,33 @@ def bookings_per_week(period: Period, zone: ZoneInfo) -> Report:
     table_rows = []
     for monday in weeks:
         per_technique = [counts[(tid, monday)] for tid, _ in techniques]
-        table_rows.append(
-            [week_label(monday), monday.isoformat(), *per_technique, sum(per_technique)]
-        )
-    totals = [sum(counts[(tid, w)] for w in weeks) for tid, _ in techniques]
+        table_rows.append([week_name(monday), monday, *per_technique, sum(per_technique)])
+    totals = [sum(counts[(tid, w)] for w in weeks) for tid, _name in techniques]
     table = Table(
-        "Bookings per technique per week",
+        _("Bookings per technique per week"),
         [
-            Column("Week", nowrap=True),
-            Column("Starts", nowrap=True),
-            *(Column(n, numeric=True) for _, n in techniques),
-            Column("Total", numeric=True),
+            Column(_("Week"), nowrap=True),
+            Column(_("Starts"), nowrap=True),
+            *(Column(n, numeric=True) for _tid, n in techniques),
+            Column(_("Total"), numeric=True),
         ],
         table_rows,
-        ["Total", "", *totals, sum(totals)],
+        [_("Total"), "", *totals, sum(totals)],
     )
     chart = bar_chart(
-        title="Bookings per technique per week",
-        description=f"Stacked bars: bookings per ISO week from {period.first} to "
-        f"{period.last}, one colour per technique. The table below has the numbers.",
-        categories=[week_label(w) for w in weeks],
+        title=_("Bookings per technique per week"),
+        description=_(
+            "Stacked bars: bookings per ISO week from %(first)s to %(last)s, one colour per "
+            "technique. The table below has the numbers.",
+            first=day_name(period.first),
+            last=day_name(period.last),
+        ),
+        categories=[week_name(w) for w in weeks],
         series=[Series(name, [counts[(tid, w)] for w in weeks]) for tid, name in techniques],
         stacked=True,
-        value_label="Bookings",
-        category_label="ISO week",
+        value_label=_("Bookings"),
+        category_label=_("ISO week"),
+        **chart_language(),
     )
     return Report([table], [chart])
 
@@ -142,25 +168,30 @@ def utilisation(period: Period, zone: ZoneInfo) -> Report:
     total_working = sum(r[1] for r in rows)
     total_booked = sum(r[2] for r in rows)
     table = Table(
-        "Utilisation per therapist",
+        _("Utilisation per therapist"),
         [
-            Column("Therapist"),
-            Column("Working minutes", numeric=True),
-            Column("Booked minutes", numeric=True),
-            Column("Utilisation", numeric=True, unit="%"),
+            Column(_("Therapist")),
+            Column(_("Working minutes"), numeric=True),
+            Column(_("Booked minutes"), numeric=True),
+            Column(_("Utilisation"), numeric=True, unit="%"),
         ],
         rows,
-        ["All therapists", total_working, total_booked, rate(total_booked, total_working)],
+        [_("All therapists"), total_working, total_booked, rate(total_booked, total_working)],
     )
     chart = horizontal_bar_chart(
-        title="Utilisation per therapist",
-        description=f"Booked minutes as a share of working minutes from {period.first} to "
-        f"{period.last}, one bar per therapist. The table below has the numbers.",
+        title=_("Utilisation per therapist"),
+        description=_(
+            "Booked minutes as a share of working minutes from %(first)s to %(last)s, one bar "
+            "per therapist. The table below has the numbers.",
+            first=day_name(period.first),
+            last=day_name(period.last),
+        ),
         categories=[r[0] for r in rows],
-        series=[Series("Utilisation", [r[3] for r in rows])],
-        value_label="Utilisation (%)",
+        series=[Series(_("Utilisation"), [r[3] for r in rows])],
+        value_label=_("Utilisation (%)"),
         unit="%",
         at_least=100,
+        **chart_language(),
     )
     return Report([table], [chart])
 
@@ -189,10 +220,36 @@ def cancellations(period: Period, zone: ZoneInfo) -> Report:
             )
         )
     )
+    first, last = day_name(period.first), day_name(period.last)
     tables, charts = [], []
-    for key, label, names in (
-        (0, "therapist", therapists),
-        (1, "technique", techniques),
+    # Each whole sentence per kind of row, as the languages word them differently.
+    for key, names, heading, caption, title, description in (
+        (
+            0,
+            therapists,
+            _("Therapist"),
+            _("Cancellations and no-shows per therapist"),
+            _("Cancellation and no-show rates per therapist"),
+            _(
+                "Two bars per therapist: the cancellation rate and the no-show rate from "
+                "%(first)s to %(last)s. The table below has the numbers.",
+                first=first,
+                last=last,
+            ),
+        ),
+        (
+            1,
+            techniques,
+            _("Technique"),
+            _("Cancellations and no-shows per technique"),
+            _("Cancellation and no-show rates per technique"),
+            _(
+                "Two bars per technique: the cancellation rate and the no-show rate from "
+                "%(first)s to %(last)s. The table below has the numbers.",
+                first=first,
+                last=last,
+            ),
+        ),
     ):
         tally: dict[int, Counter[str]] = defaultdict(Counter)
         for row in grouped:
@@ -223,20 +280,20 @@ def cancellations(period: Period, zone: ZoneInfo) -> Report:
         whole: Counter[str] = sum(tally.values(), Counter())
         tables.append(
             Table(
-                f"Cancellations and no-shows per {label}",
+                caption,
                 [
-                    Column(label.title()),
-                    Column("Bookings", numeric=True),
-                    Column("Cancelled", numeric=True),
-                    Column("Cancellation rate", True, "%"),
-                    Column("Late cancellations", numeric=True),
-                    Column("Completed", numeric=True),
-                    Column("No-shows", numeric=True),
-                    Column("No-show rate", True, "%"),
+                    Column(heading),
+                    Column(_("Bookings"), numeric=True),
+                    Column(_("Cancelled"), numeric=True),
+                    Column(_("Cancellation rate"), True, "%"),
+                    Column(_("Late cancellations"), numeric=True),
+                    Column(_("Completed"), numeric=True),
+                    Column(_("No-shows"), numeric=True),
+                    Column(_("No-show rate"), True, "%"),
                 ],
                 rows,
                 [
-                    "All",
+                    _("All"),
                     whole["all"],
                     whole["cancelled"],
                     rate(whole["cancelled"], whole["all"]),
@@ -249,17 +306,17 @@ def cancellations(period: Period, zone: ZoneInfo) -> Report:
         )
         charts.append(
             horizontal_bar_chart(
-                title=f"Cancellation and no-show rates per {label}",
-                description=f"Two bars per {label}: the cancellation rate and the no-show rate "
-                f"from {period.first} to {period.last}. The table below has the numbers.",
+                title=title,
+                description=description,
                 categories=[r[0] for r in rows],
                 series=[
-                    Series("Cancellation rate", [r[3] for r in rows]),
-                    Series("No-show rate", [r[7] for r in rows]),
+                    Series(_("Cancellation rate"), [r[3] for r in rows]),
+                    Series(_("No-show rate"), [r[7] for r in rows]),
                 ],
-                value_label="Rate (%)",
+                value_label=_("Rate (%)"),
                 unit="%",
                 at_least=100,
+                **chart_language(),
             )
         )
     return Report(tables, charts)

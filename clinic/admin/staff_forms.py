@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import EmailField, RadioField, StringField, SubmitField
+from wtforms import EmailField, RadioField, SelectChoice, StringField, SubmitField
 from wtforms.validators import DataRequired, Email, InputRequired, Length, ValidationError
 
 from clinic.auth.models import Role, User
@@ -12,37 +13,41 @@ from clinic.catalog.staffing import EMAIL_TAKEN
 
 class InviteTherapistForm(FlaskForm):
     name = StringField(
-        "Full name",
-        validators=[DataRequired("Enter the therapist's name."), Length(max=120)],
-        description="Shown to clients on the therapist's public page.",
+        _l("Full name"),
+        validators=[DataRequired(_l("Enter the therapist's name.")), Length(max=120)],
+        description=_l("Shown to clients on the therapist's public page."),
     )
     email = EmailField(
-        "E-mail",
+        _l("E-mail"),
         validators=[
-            DataRequired("Enter the therapist's e-mail address."),
+            DataRequired(_l("Enter the therapist's e-mail address.")),
             Length(max=254),
             Email(
-                "Enter a valid e-mail address, like name@example.com.", check_deliverability=False
+                _l("Enter a valid e-mail address, like name@example.com."),
+                check_deliverability=False,
             ),
         ],
-        description="The invitation with a link to choose a password goes here.",
+        description=_l("The invitation with a link to choose a password goes here."),
     )
-    submit = SubmitField("Send invitation")
+    submit = SubmitField(_l("Send invitation"))
 
     def validate_email(self, field: EmailField) -> None:
         if User.by_email(field.data) is not None:
-            raise ValidationError(EMAIL_TAKEN)
+            raise ValidationError(str(EMAIL_TAKEN))
 
 
 # A therapist's role comes with their profile (certificates, hours), so it is given by inviting
 # them, not by this form; these are the roles an admin switches between here.
-ROLE_CHOICES = {Role.CLIENT.value: "Client", Role.ADMIN.value: "Admin"}
+ROLE_CHOICES = [
+    SelectChoice(Role.CLIENT.value, _l("Client")),
+    SelectChoice(Role.ADMIN.value, _l("Admin")),
+]
 
 
 class RoleForm(FlaskForm):
     role = RadioField(
-        "Role",
+        _l("Role"),
         choices=ROLE_CHOICES,
-        validators=[InputRequired("Choose a role.")],
+        validators=[InputRequired(_l("Choose a role."))],
     )
-    submit = SubmitField("Change role")
+    submit = SubmitField(_l("Change role"))

@@ -7,6 +7,8 @@ are added to the admin blueprint (admins only); clinic/__init__.py imports this 
 from __future__ import annotations
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -75,14 +77,17 @@ def invite_therapist() -> str | Response:
             # IntegrityError: the same address registered since the form's check.
             db.session.rollback()
             form.email.errors.append(
-                str(exc) if isinstance(exc, staffing.StaffingError) else staffing.EMAIL_TAKEN
+                str(exc) if isinstance(exc, staffing.StaffingError) else str(staffing.EMAIL_TAKEN)
             )
         else:
             _send_invitation(therapist.user)
             db.session.commit()
             flash(
-                f"{therapist.name} is invited: an e-mail with a link to choose a password is on "
-                "its way. Add their certificates and working hours below.",
+                _(
+                    "%(name)s is invited: an e-mail with a link to choose a password is on its "
+                    "way. Add their certificates and working hours below.",
+                    name=therapist.name,
+                ),
                 "success",
             )
             return redirect(url_for("admin.therapist", therapist_id=therapist.id))
@@ -116,7 +121,10 @@ def resend_invitation(therapist_id: int) -> Response:
         _send_invitation(found.user)
         db.session.commit()
         flash(
-            f"A new invitation is on its way to {found.user.email}; earlier links no longer work.",
+            _(
+                "A new invitation is on its way to %(address)s; earlier links no longer work.",
+                address=found.user.email,
+            ),
             "success",
         )
     return redirect(url_for("admin.therapist", therapist_id=therapist_id))
@@ -136,13 +144,21 @@ def deactivate_therapist(therapist_id: int) -> str | Response:
         db.session.commit()
         if bookings:
             flash(
-                f"{found.name} is deactivated. {len(bookings)} future "
-                f"{'booking is' if len(bookings) == 1 else 'bookings are'} still on them: move "
-                "each to a colleague or cancel it below.",
+                ngettext(
+                    "%(name)s is deactivated. %(num)d future booking is still on them: move "
+                    "each to a colleague or cancel it below.",
+                    "%(name)s is deactivated. %(num)d future bookings are still on them: move "
+                    "each to a colleague or cancel it below.",
+                    len(bookings),
+                    name=found.name,
+                ),
                 "warning",
             )
         else:
-            flash(f"{found.name} is deactivated and has no future bookings.", "success")
+            flash(
+                _("%(name)s is deactivated and has no future bookings.", name=found.name),
+                "success",
+            )
         return redirect(url_for("admin.therapist", therapist_id=therapist_id))
     return render_template(
         "admin/therapist_deactivate.html", therapist=found, bookings=bookings, form=form
@@ -161,5 +177,7 @@ def reactivate_therapist(therapist_id: int) -> Response:
         flash(str(exc), "danger")
     else:
         db.session.commit()
-        flash(f"{found.name} is active again: bookable, and able to log in.", "success")
+        flash(
+            _("%(name)s is active again: bookable, and able to log in.", name=found.name), "success"
+        )
     return redirect(url_for("admin.therapist", therapist_id=therapist_id))

@@ -7,6 +7,7 @@ only); clinic/__init__.py imports this module.
 from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response
@@ -68,9 +69,12 @@ def change_user_role(user_id: int) -> Response | tuple[str, int]:
         return _page(_user(user_id), form, 409)
     db.session.commit()
     if changed:
-        flash(f"{found.name} is now {'an admin' if found.is_admin else 'a client'}.", "success")
+        if found.is_admin:
+            flash(_("%(name)s is now an admin.", name=found.name), "success")
+        else:
+            flash(_("%(name)s is now a client.", name=found.name), "success")
     else:
-        flash("Nothing was changed.", "info")
+        flash(_("Nothing was changed."), "info")
     return redirect(url_for("admin.user", user_id=user_id))
 
 
@@ -88,7 +92,9 @@ def user_active(user_id: int, action: str) -> Response:
     else:
         db.session.commit()
         if active:
-            flash(f"{found.name} can log in again.", "success")
+            flash(_("%(name)s can log in again.", name=found.name), "success")
         else:
-            flash(f"{found.name} is deactivated and logged out everywhere.", "success")
+            flash(
+                _("%(name)s is deactivated and logged out everywhere.", name=found.name), "success"
+            )
     return redirect(url_for("admin.user", user_id=user_id))
