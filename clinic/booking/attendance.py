@@ -9,14 +9,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import ColumnElement, case, func, or_, select
 
 from clinic.auth.models import Role, User
 from clinic.booking.models import Booking, BookingStatus
 from clinic.extensions import db
 from clinic.scheduling.models import ClinicPolicy
+from clinic.text import N_
 
-MISSED_SESSIONS_NOTICE = (
+MISSED_SESSIONS_NOTICE = N_(
     "Because of missed sessions, the clinic confirms this booking: we hold the time for you "
     "and tell you by e-mail once it is confirmed."
 )
@@ -67,9 +69,9 @@ def _count_where(condition: ColumnElement[bool]) -> ColumnElement[int]:
 
 # sort key -> (label, ORDER BY); every order ends with the name and id, so pages are stable.
 SORTS = {
-    "name": "Name",
-    "no_shows": "Most no-shows",
-    "late": "Most late cancellations",
+    "name": _l("Name"),
+    "no_shows": _l("Most no-shows"),
+    "late": _l("Most late cancellations"),
 }
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from flask import Flask, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
@@ -38,7 +39,7 @@ def _change(booking_id: int, form_class, action) -> Response:
     booking = load_booking(booking_id)
     form = form_class()
     if not form.validate_on_submit():
-        flash("The form was incomplete or had expired. Please try again.", "warning")
+        flash(_("The form was incomplete or had expired. Please try again."), "warning")
         return redirect(url_for("booking.show", booking_id=booking.id))
     try:
         event, message = action(booking, form)
@@ -62,11 +63,11 @@ def cancel(booking_id: int) -> Response:
             booking, by=signed_in_user(), reason=form.reason.data, now=clock.utcnow(), late=late
         )
         if late:
-            return "cancelled", (
+            return "cancelled", _(
                 "The booking is cancelled and counted as a late cancellation. An e-mail "
                 "confirms it."
             )
-        return "cancelled", "The booking is cancelled. An e-mail confirms it."
+        return "cancelled", _("The booking is cancelled. An e-mail confirms it.")
 
     return _change(booking_id, CancelForm, action)
 
@@ -78,7 +79,7 @@ def mark(booking_id: int) -> Response:
         outcome = BookingStatus(form.outcome.data)
         changes.mark(booking, outcome, by=signed_in_user(), now=clock.utcnow())
         return outcome.value, (
-            f"Marked {'completed' if outcome is BookingStatus.COMPLETED else 'no-show'}."
+            _("Marked completed.") if outcome is BookingStatus.COMPLETED else _("Marked no-show.")
         )
 
     return _change(booking_id, MarkForm, action)
@@ -89,7 +90,7 @@ def mark(booking_id: int) -> Response:
 def confirm_pending(booking_id: int) -> Response:
     def action(booking: Booking, form: ConfirmForm) -> tuple[str, str]:
         changes.confirm_pending(booking, by=signed_in_user(), now=clock.utcnow())
-        return "confirmed", "The booking is confirmed; the client has been told."
+        return "confirmed", _("The booking is confirmed; the client has been told.")
 
     return _change(booking_id, ConfirmForm, action)
 
@@ -161,7 +162,7 @@ def _reschedule_page(
         found and start and any(s.start == start and s.therapist_id == to for s in found.slots)
     )
     if offer and may_change and start and to and not listed and problem is None:
-        problem = "That time is not free now. Please choose one of the times below."
+        problem = _("That time is not free now. Please choose one of the times below.")
     if offer and may_change and listed:
         chosen_therapist = db.session.get(Therapist, to)
         if chosen_therapist is not None:
@@ -211,13 +212,16 @@ def reschedule(booking_id: int) -> Response | tuple[str, int]:
         return _reschedule_page(
             booking,
             form=form,
-            problem="The form was incomplete or had expired. Please pick the time again.",
+            problem=_("The form was incomplete or had expired. Please pick the time again."),
             status=400,
         )
     new_start, therapist_id = form.new_start(), form.new_therapist()
     if new_start is None or therapist_id is None:
         return _reschedule_page(
-            booking, form=form, problem="That time could not be read. Please pick one.", status=422
+            booking,
+            form=form,
+            problem=_("That time could not be read. Please pick one."),
+            status=422,
         )
     timezone = current_app.config["CLINIC_TIMEZONE"]
     # Everything so far was read in a reader's transaction, which SQLite cannot turn into a
@@ -257,7 +261,7 @@ def reschedule(booking_id: int) -> Response | tuple[str, int]:
         return _reschedule_page(
             load_booking(booking_id), form=form, problem=exc.message, status=exc.status
         )
-    flash("The booking has moved. An e-mail confirms the new time.", "success")
+    flash(_("The booking has moved. An e-mail confirms the new time."), "success")
     return redirect(url_for("booking.show", booking_id=booking_id))
 
 

@@ -9,12 +9,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from flask_babel import gettext as _
 from sqlalchemy import select, update
 
 from clinic.auth.models import User
 from clinic.booking.attendance import needs_missed_sessions_review
 from clinic.booking.availability import search_slots
-from clinic.booking.models import LIVE, Booking, BookingStatus
+from clinic.booking.models import LIVE, REVIEW_CANCEL_REASON, Booking, BookingStatus
 from clinic.booking.operations import (
     BookingError,
     Request,
@@ -65,7 +66,10 @@ def _set_status(
         raise BookingError(
             409,
             "conflict",
-            f"This booking was changed meanwhile; it is now {booking.status.value}.",
+            _(
+                "This booking was changed meanwhile; it is now %(status)s.",
+                status=booking.status.phrase,
+            ),
         )
 
 
@@ -90,16 +94,16 @@ def cancel(
     staff = by.is_admin or (by.is_therapist and booking.therapist.user_id == by.id)
     if not staff and by.id != booking.client_id:
         raise BookingError(
-            403, "forbidden", "Only the client, the therapist and the clinic can cancel."
+            403, "forbidden", _("Only the client, the therapist and the clinic can cancel.")
         )
     if for_health or leaving:
         if by.id != booking.client_id:
             raise BookingError(
                 403,
                 "forbidden",
-                "Only the client answers the health check."
+                _("Only the client answers the health check.")
                 if for_health
-                else "Only the client deletes their own account.",
+                else _("Only the client deletes their own account."),
             )
         problem = booking.why_not_cancel_for_health(now)
         late = False
@@ -112,14 +116,14 @@ def cancel(
         raise BookingError(
             422,
             "invalid",
-            "Only the clinic marks a cancellation late, after the client's cut-off.",
+            _("Only the clinic marks a cancellation late, after the client's cut-off."),
             "late",
         )
     reason = (reason or "").strip()
     if staff and by.id != booking.client_id and not reason:
         # The reason is kept and shown to the client (DESIGN.md, "Booking states").
         raise BookingError(
-            422, "invalid", "Tell the client why the session is cancelled.", "reason"
+            422, "invalid", _("Tell the client why the session is cancelled."), "reason"
         )
     _set_status(
         booking,
@@ -139,9 +143,9 @@ def mark(booking: Booking, outcome: BookingStatus, *, by: User, now: datetime) -
     """Mark a session that has started as completed or a no-show."""
     begin_write()
     if outcome not in (BookingStatus.COMPLETED, BookingStatus.NO_SHOW):
-        raise BookingError(422, "invalid", "Mark a session completed or no-show.")
+        raise BookingError(422, "invalid", _("Mark a session completed or no-show."))
     if not (by.is_admin or (by.is_therapist and booking.therapist.user_id == by.id)):
-        raise BookingError(403, "forbidden", "Only the therapist and the clinic mark sessions.")
+        raise BookingError(403, "forbidden", _("Only the therapist and the clinic mark sessions."))
     problem = booking.why_not_mark(by, now)
     if problem:
         raise BookingError(409, "conflict", problem)
@@ -153,7 +157,7 @@ def confirm_pending(booking: Booking, *, by: User, now: datetime) -> None:
     """An admin confirms a pending booking (its time is already held)."""
     begin_write()
     if not by.is_admin:
-        raise BookingError(403, "forbidden", "Only the clinic confirms pending bookings.")
+        raise BookingError(403, "forbidden", _("Only the clinic confirms pending bookings."))
     _set_status(booking, BookingStatus.CONFIRMED, allowed_from=(BookingStatus.PENDING,), now=now)
 
 
@@ -197,14 +201,14 @@ def reschedule(
         raise BookingError(
             403,
             "forbidden",
-            "You can move your session only within your own calendar.",
+            _("You can move your session only within your own calendar."),
             "therapist",
         )
     policy = ClinicPolicy.current()
     req = Request(booking.technique.slug, booking.duration_minutes, therapist_id, new_start)
-    technique, _ = check_request(req, now=now, timezone=timezone, policy=policy)
+    technique, _price = check_request(req, now=now, timezone=timezone, policy=policy)
     if new_start == booking.starts_at and therapist_id == booking.therapist_id:
-        raise BookingError(422, "invalid", "That is the booking's time already.", "start")
+        raise BookingError(422, "invalid", _("That is the booking's time already."), "start")
 
     before = Move(booking.starts_at, booking.therapist_id, booking.room_id)
     status = booking.status
@@ -226,7 +230,7 @@ def reschedule(
             )
             if vacated.rowcount != 1:
                 raise BookingError(
-                    409, "conflict", "This booking was changed meanwhile. Please reload it."
+                    409, "conflict", _("This booking was changed meanwhile. Please reload it.")
                 )
             release_claims(booking)
 
@@ -246,7 +250,7 @@ def reschedule(
                     raise BookingError(
                         422,
                         "invalid",
-                        "That therapist does not offer this technique on that day.",
+                        _("That therapist does not offer this technique on that day."),
                         "therapist",
                     )
                 raise slot_taken()
@@ -364,7 +368,7 @@ def settle_after_review(
                 BookingStatus.CANCELLED,
                 allowed_from=(BookingStatus.PENDING,),
                 now=now,
-                cancel_reason=(reason or "Not approved after the screening review.")[:2000],
+                cancel_reason=(reason or REVIEW_CANCEL_REASON)[:2000],
                 cancelled_at=now,
                 cancelled_by_id=admin.id,
             ):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
@@ -24,18 +26,18 @@ class SlotSearchForm(FlaskForm):
     class Meta:
         csrf = False
 
-    technique = SelectField("Technique")
-    duration = SelectField("Length", coerce=int, validate_choice=False)
-    therapist = SelectField("Therapist", coerce=int, validate_choice=False)
-    start = DateField("From", validators=[Optional()])
-    submit = SubmitField("Show free times")
+    technique = SelectField(_l("Technique"))
+    duration = SelectField(_l("Length"), coerce=int, validate_choice=False)
+    therapist = SelectField(_l("Therapist"), coerce=int, validate_choice=False)
+    start = DateField(_l("From"), validators=[Optional()])
+    submit = SubmitField(_l("Show free times"))
 
 
 class BookForm(FlaskForm):
     """Confirming a booking. The one-time token makes a resent form land on the same booking."""
 
     request_token = HiddenField(validators=[DataRequired(), Length(min=16, max=100)])
-    submit = SubmitField("Confirm booking")
+    submit = SubmitField(_l("Confirm booking"))
 
 
 class CancelForm(FlaskForm):
@@ -43,21 +45,25 @@ class CancelForm(FlaskForm):
     operation refuses it from anyone else (changes.cancel)."""
 
     reason = TextAreaField(
-        "Reason",
+        _l("Reason"),
         validators=[Length(max=2000)],
         render_kw={"rows": 2},
     )
     late = BooleanField(
-        "The client cancelled late (counts against them)",
-        description="Tick it when the client called off after their cut-off. Admins see late "
-        "cancellations on the clients page.",
+        _l("The client cancelled late (counts against them)"),
+        description=_l(
+            "Tick it when the client called off after their cut-off. Admins see late "
+            "cancellations on the clients page."
+        ),
     )
-    submit = SubmitField("Cancel booking")
+    submit = SubmitField(_l("Cancel booking"))
 
 
 class MarkForm(FlaskForm):
-    outcome = SelectField("Outcome", choices={"completed": "Completed", "no_show": "No-show"})
-    submit = SubmitField("Save")
+    outcome = SelectField(
+        _l("Outcome"), choices=lambda: {"completed": _("Completed"), "no_show": _("No-show")}
+    )
+    submit = SubmitField(_l("Save"))
 
 
 class RescheduleForm(FlaskForm):
@@ -65,7 +71,7 @@ class RescheduleForm(FlaskForm):
 
     start = HiddenField(validators=[DataRequired()])
     therapist = HiddenField(validators=[DataRequired()])
-    submit = SubmitField("Move the booking here")
+    submit = SubmitField(_l("Move the booking here"))
 
     def new_start(self) -> datetime | None:
         try:

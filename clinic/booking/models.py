@@ -6,6 +6,8 @@ import enum
 from datetime import datetime, timedelta
 from typing import Any
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import JSON, CheckConstraint, Enum, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -14,6 +16,13 @@ from clinic.catalog.models import Room, Technique, Therapist
 from clinic.clock import utcnow
 from clinic.extensions import db
 from clinic.sqltypes import UTCDateTime
+from clinic.text import N_
+
+# Cancellation reasons the clinic's own code writes: stored in English like any reason, and
+# shown in the reader's language (Booking.shown_cancel_reason).
+PREVISIT_CANCEL_REASON = N_("After the pre-visit check, free of charge.")
+REVIEW_CANCEL_REASON = N_("Not approved after the screening review.")
+SYSTEM_CANCEL_REASONS = frozenset({PREVISIT_CANCEL_REASON, REVIEW_CANCEL_REASON})
 
 
 class BookingStatus(enum.StrEnum):
@@ -22,6 +31,32 @@ class BookingStatus(enum.StrEnum):
     COMPLETED = "completed"
     NO_SHOW = "no_show"
     CANCELLED = "cancelled"
+
+    @property
+    def label(self) -> str:
+        """The status as people read it on its own: 'Confirmed', 'No-show'."""
+        return str(_STATUS_LABELS[self])
+
+    @property
+    def phrase(self) -> str:
+        """The status inside a sentence: 'This booking is %(status)s.'"""
+        return str(_STATUS_PHRASES[self])
+
+
+_STATUS_LABELS = {
+    BookingStatus.PENDING: _l("Pending"),
+    BookingStatus.CONFIRMED: _l("Confirmed"),
+    BookingStatus.COMPLETED: _l("Completed"),
+    BookingStatus.NO_SHOW: _l("No-show"),
+    BookingStatus.CANCELLED: _l("Cancelled"),
+}
+_STATUS_PHRASES = {
+    BookingStatus.PENDING: _l("pending"),
+    BookingStatus.CONFIRMED: _l("confirmed"),
+    BookingStatus.COMPLETED: _l("completed"),
+    BookingStatus.NO_SHOW: _l("no-show"),
+    BookingStatus.CANCELLED: _l("cancelled"),
+}
 
 
 # The states in which a booking takes up its therapist's and room's time.
@@ -91,6 +126,13 @@ class Booking(db.Model):
         """Pending or confirmed: it holds its therapist's and room's time."""
         return self.status in LIVE
 
+    @property
+    def shown_cancel_reason(self) -> str:
+        """The reason as people read it: the clinic's own reasons translated, staff's as typed."""
+        if self.cancel_reason in SYSTEM_CANCEL_REASONS:
+            return _(self.cancel_reason)
+        return self.cancel_reason
+
     def cutoff_at(self) -> datetime:
         return self.starts_at - timedelta(hours=self.cancellation_cutoff_hours)
 
@@ -101,11 +143,12 @@ class Booking(db.Model):
     def why_client_cannot_change(self, now: datetime) -> str | None:
         """Why the client may not cancel or move it now, or None when they may."""
         if not self.is_live:
-            return f"This booking is {self.status.value.replace('_', ' ')}."
+            return _("This booking is %(status)s.", status=self.status.phrase)
         if now >= self.cutoff_at():
-            return (
-                f"Changes are possible until {self.cancellation_cutoff_hours} hours before the "
-                "session. Please call the clinic."
+            return _(
+                "Changes are possible until %(hours)d hours before the session. "
+                "Please call the clinic.",
+                hours=self.cancellation_cutoff_hours,
             )
         return None
 
@@ -113,13 +156,13 @@ class Booking(db.Model):
         """Why this user may not cancel it now, or None when they may."""
         if user.is_admin or (user.is_therapist and self.therapist.user_id == user.id):
             if not self.is_live:
-                return f"This booking is {self.status.value}."
+                return _("This booking is %(status)s.", status=self.status.phrase)
             if now >= self.ends_at:
-                return "The session is over: mark it completed or no-show instead."
+                return _("The session is over: mark it completed or no-show instead.")
             return None
         if user.id == self.client_id:
             return self.why_client_cannot_change(now)
-        return "Only the client, the therapist and the clinic can cancel a booking."
+        return _("Only the client, the therapist and the clinic can cancel a booking.")
 
     def why_not_cancel_for_health(self, now: datetime) -> str | None:
         """Why the client may not cancel it from the pre-visit health check now, or None.
@@ -127,9 +170,9 @@ class Booking(db.Model):
         Unlike an ordinary cancellation this is allowed after the cut-off, until the start.
         """
         if not self.is_live:
-            return f"This booking is {self.status.value.replace('_', ' ')}."
+            return _("This booking is %(status)s.", status=self.status.phrase)
         if now >= self.starts_at:
-            return "The session has started. Please call the clinic."
+            return _("The session has started. Please call the clinic.")
         return None
 
     def why_not_reschedule(self, user: User, now: datetime) -> str | None:
@@ -138,10 +181,12 @@ class Booking(db.Model):
         The client until the cut-off; the session's therapist and admins whenever it is live.
         """
         if user.is_admin or (user.is_therapist and self.therapist.user_id == user.id):
-            return None if self.is_live else f"This booking is {self.status.value}."
+            if not self.is_live:
+                return _("This booking is %(status)s.", status=self.status.phrase)
+            return None
         if user.id == self.client_id:
             return self.why_client_cannot_change(now)
-        return "Only the client, the therapist and the clinic can move a booking."
+        return _("Only the client, the therapist and the clinic can move a booking.")
 
     def may_change_therapist(self, user: User) -> bool:
         """Clients and admins may move a session to another therapist; a therapist moves it only
@@ -151,11 +196,14 @@ class Booking(db.Model):
     def why_not_mark(self, user: User, now: datetime) -> str | None:
         """Why this user may not mark it completed or no-show now, or None when they may."""
         if not (user.is_admin or (user.is_therapist and self.therapist.user_id == user.id)):
-            return "Only the therapist and the clinic mark sessions."
+            return _("Only the therapist and the clinic mark sessions.")
         if self.status is not BookingStatus.CONFIRMED:
-            return f"Only confirmed sessions can be marked; this one is {self.status.value}."
+            return _(
+                "Only confirmed sessions can be marked; this one is %(status)s.",
+                status=self.status.phrase,
+            )
         if now < self.starts_at:
-            return "A session can be marked once it has started."
+            return _("A session can be marked once it has started.")
         return None
 
 

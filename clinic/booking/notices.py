@@ -8,6 +8,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask import current_app, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from clinic.audit.models import record as audit
 from clinic.booking.models import Booking
@@ -15,17 +17,25 @@ from clinic.booking.signals import booking_changed
 from clinic.calendars.export import booking_filename, booking_ics, left_calendar_ics
 from clinic.catalog.models import Therapist
 from clinic.extensions import db
+from clinic.i18n import speaking
 from clinic.notify.outbox import Attachment, queue_email, render_email
 
 SUBJECTS = {
-    "booked": "Your booking is confirmed",
-    "booked_pending": "Your booking is held: we confirm it after a review",
-    "confirmed": "Your booking is confirmed",
-    "cancelled": "Your booking is cancelled",
-    "rescheduled": "Your booking has moved",
-    "expired": "Your held booking has expired",
-    "completed": "Thank you for your visit",
-    "no_show": "We missed you today",
+    "booked": _l("Your booking is confirmed"),
+    "booked_pending": _l("Your booking is held: we confirm it after a review"),
+    "confirmed": _l("Your booking is confirmed"),
+    "cancelled": _l("Your booking is cancelled"),
+    "rescheduled": _l("Your booking has moved"),
+    "expired": _l("Your held booking has expired"),
+    "completed": _l("Thank you for your visit"),
+    "no_show": _l("We missed you today"),
+}
+THERAPIST_SUBJECTS = {
+    "booked": _l("New session booked"),
+    "booked_pending": _l("New session held (pending review)"),
+    "cancelled": _l("A session was cancelled"),
+    "rescheduled": _l("A session has moved"),
+    "confirmed": _l("A held session is confirmed"),
 }
 
 # Who hears about what, besides the audit log.
@@ -79,58 +89,47 @@ def announce(
     was = (detail or {}).get("from")
     previous = datetime.fromisoformat(was) if was else None
     if booking.client.erased_at is None:
-        text, html = render_email(
-            "booking/email/change",
-            booking=booking,
-            event=event,
-            link=link,
-            to_therapist=False,
-            previous=previous,
-        )
-        queue_email(
-            booking.client.email,
-            SUBJECTS[event],
-            text,
-            html,
-            invitation(booking, event, for_therapist=False),
-        )
+        with speaking(booking.client):
+            text, html = render_email(
+                "booking/email/change",
+                booking=booking,
+                event=event,
+                link=link,
+                to_therapist=False,
+                previous=previous,
+            )
+            subject = str(SUBJECTS[event])
+            attachment = invitation(booking, event, for_therapist=False)
+        queue_email(booking.client.email, subject, text, html, attachment)
     if event in TELL_THERAPIST:
-        text, html = render_email(
-            "booking/email/change",
-            booking=booking,
-            event=event,
-            link=link,
-            to_therapist=True,
-            previous=previous,
-        )
-        subject = {
-            "booked": "New session booked",
-            "booked_pending": "New session held (pending review)",
-            "cancelled": "A session was cancelled",
-            "rescheduled": "A session has moved",
-            "confirmed": "A held session is confirmed",
-        }[event]
-        queue_email(
-            booking.therapist.user.email,
-            subject,
-            text,
-            html,
-            invitation(booking, event, for_therapist=True),
-        )
+        with speaking(booking.therapist.user):
+            text, html = render_email(
+                "booking/email/change",
+                booking=booking,
+                event=event,
+                link=link,
+                to_therapist=True,
+                previous=previous,
+            )
+            subject = str(THERAPIST_SUBJECTS[event])
+            attachment = invitation(booking, event, for_therapist=True)
+        queue_email(booking.therapist.user.email, subject, text, html, attachment)
 
     old_therapist = (detail or {}).get("from_therapist_id")
     if event == "rescheduled" and old_therapist and old_therapist != booking.therapist_id:
         # The session left this therapist's calendar: they must hear of it too.
         therapist = db.session.get(Therapist, old_therapist)
-        text, html = render_email(
-            "booking/email/moved_away", booking=booking, therapist=therapist, previous=previous
-        )
-        left = Attachment(
-            booking_filename(booking),
-            "text/calendar; method=CANCEL; charset=UTF-8",
-            left_calendar_ics(booking, therapist.user),
-        )
-        queue_email(therapist.user.email, "A session moved to another therapist", text, html, left)
+        with speaking(therapist.user):
+            text, html = render_email(
+                "booking/email/moved_away", booking=booking, therapist=therapist, previous=previous
+            )
+            left = Attachment(
+                booking_filename(booking),
+                "text/calendar; method=CANCEL; charset=UTF-8",
+                left_calendar_ics(booking, therapist.user),
+            )
+            subject = _("A session moved to another therapist")
+        queue_email(therapist.user.email, subject, text, html, left)
 
     # Time a cancellation, an expiry or a move freed goes to the waitlist, in this transaction.
     booking_changed.send(

@@ -18,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 from zoneinfo import ZoneInfo
 
+from flask_babel import gettext as _
 from sqlalchemy import delete, select
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
@@ -59,7 +60,7 @@ def slot_taken() -> BookingError:
     return BookingError(
         409,
         "slot_unavailable",
-        "Sorry, that time has just been taken or is no longer free. Please pick another.",
+        _("Sorry, that time has just been taken or is no longer free. Please pick another."),
     )
 
 
@@ -165,7 +166,7 @@ class Request:
 def _technique(slug: str) -> Technique:
     found = db.session.scalar(select(Technique).where(Technique.slug == slug, Technique.active))
     if found is None:
-        raise BookingError(422, "invalid", "We do not offer that technique.", "technique")
+        raise BookingError(422, "invalid", _("We do not offer that technique."), "technique")
     return found
 
 
@@ -180,10 +181,17 @@ def check_request(
     if option is None:
         lengths = ", ".join(str(o.duration_minutes) for o in technique.options)
         raise BookingError(
-            422, "invalid", f"{technique.name} comes in {lengths} minutes.", "duration"
+            422,
+            "invalid",
+            _(
+                "%(technique)s comes in %(lengths)s minutes.",
+                technique=technique.name,
+                lengths=lengths,
+            ),
+            "duration",
         )
     if req.start.tzinfo is None:
-        raise BookingError(422, "invalid", "Give the time with its UTC offset.", "start")
+        raise BookingError(422, "invalid", _("Give the time with its UTC offset."), "start")
     local = req.start.astimezone(ZoneInfo(timezone))
     if (
         (local.hour * 60 + local.minute) % policy.granularity_minutes
@@ -193,18 +201,29 @@ def check_request(
         raise BookingError(
             422,
             "invalid",
-            f"Sessions start every {policy.granularity_minutes} minutes (09:00, "
-            f"09:{policy.granularity_minutes:02d}, ...).",
+            _(
+                "Sessions start every %(minutes)d minutes (09:00, 09:%(second)s, ...).",
+                minutes=policy.granularity_minutes,
+                second=f"{policy.granularity_minutes:02d}",
+            ),
             "start",
         )
     if req.start <= now:
-        raise BookingError(422, "invalid", "That time has passed.", "start")
+        raise BookingError(422, "invalid", _("That time has passed."), "start")
     if req.start < now + timedelta(minutes=policy.min_notice_minutes):
         hours = policy.min_notice_minutes / 60
-        raise BookingError(422, "invalid", f"Please book at least {hours:g} hours ahead.", "start")
+        raise BookingError(
+            422,
+            "invalid",
+            _("Please book at least %(hours)s hours ahead.", hours=f"{hours:g}"),
+            "start",
+        )
     if req.start > now + timedelta(days=policy.horizon_days):
         raise BookingError(
-            422, "invalid", f"We take bookings up to {policy.horizon_days} days ahead.", "start"
+            422,
+            "invalid",
+            _("We take bookings up to %(days)d days ahead.", days=policy.horizon_days),
+            "start",
         )
     return technique, option.price_minor
 
@@ -228,7 +247,10 @@ def availability_problem(
         return None
     if req.therapist_id not in free.therapist_names:
         return BookingError(
-            422, "invalid", "That therapist does not offer this technique on that day.", "therapist"
+            422,
+            "invalid",
+            _("That therapist does not offer this technique on that day."),
+            "therapist",
         )
     zone = ZoneInfo(timezone)
     end = req.start + timedelta(minutes=req.duration_minutes)
@@ -240,7 +262,7 @@ def availability_problem(
     windows = [local_window(day, h.start_time, h.end_time, zone) for h in hours]
     if not any(w and w.start <= req.start and end <= w.end for w in windows):
         # Nothing is in the way: the therapist simply does not work then.
-        return BookingError(422, "invalid", "The therapist does not work at that time.", "start")
+        return BookingError(422, "invalid", _("The therapist does not work at that time."), "start")
     return slot_taken()
 
 
@@ -263,7 +285,7 @@ def book(
     """
     begin_write()
     if not client.is_client or not client.active:
-        raise BookingError(403, "forbidden", "Only clients book sessions.")
+        raise BookingError(403, "forbidden", _("Only clients book sessions."))
     policy = ClinicPolicy.current()
     technique, price = check_request(req, now=now, timezone=timezone, policy=policy)
 
@@ -272,16 +294,19 @@ def book(
         raise BookingError(
             403,
             "screening_required",
-            "Please answer the health screening first."
+            _("Please answer the health screening first.")
             if gate.code == "screening_required"
-            else "Your health screening has expired. Please answer it again.",
+            else _("Your health screening has expired. Please answer it again."),
         )
     if gate.standing is Standing.BLOCKED:
         raise BookingError(
             403,
             "screening_blocks",
-            f"Your health screening does not allow {technique.name.lower()} now. "
-            "See your screening page for why.",
+            _(
+                "Your health screening does not allow %(technique)s now. "
+                "See your screening page for why.",
+                technique=technique.name.lower(),
+            ),
         )
 
     problem = availability_problem(req, technique, now=now, timezone=timezone, policy=policy)

@@ -21,6 +21,8 @@ from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, current_app, render_template, request
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
@@ -34,13 +36,15 @@ from clinic.booking import notices, operations, previsit_checks
 from clinic.booking.models import Booking
 from clinic.booking.previsit_checks import ANSWER_KEYS, CANCELLED, SYMPTOMS, State
 from clinic.extensions import db
+from clinic.i18n import current_locale
 from clinic.screening.forms import YES_NO
 from clinic.screening.models import PreVisitCheck
+from clinic.templating import format_date
 
 bp = Blueprint("previsit", __name__)
 
 
-def _yes_no(question: str) -> RadioField:
+def _yes_no(question: object) -> RadioField:
     # A value other than yes or no gets the same plain message as a missing one, not WTForms'
     # "Not a valid choice".
     return RadioField(
@@ -48,8 +52,8 @@ def _yes_no(question: str) -> RadioField:
         choices=YES_NO,
         validate_choice=False,
         validators=[
-            InputRequired("Answer yes or no."),
-            AnyOf(tuple(YES_NO), message="Answer yes or no."),
+            InputRequired(_l("Answer yes or no.")),
+            AnyOf(tuple(YES_NO), message=_l("Answer yes or no.")),
         ],
     )
 
@@ -57,10 +61,10 @@ def _yes_no(question: str) -> RadioField:
 class CheckForm(FlaskForm):
     """The three questions. No booking id: the link's token alone says which booking."""
 
-    infection = _yes_no("Do you have a fever or an infection right now?")
-    injury = _yes_no("Have you had a new injury or surgery since your health screening?")
-    symptoms = _yes_no("Do you have any new symptoms such as the ones listed above?")
-    submit = SubmitField("Send my answers")
+    infection = _yes_no(_l("Do you have a fever or an infection right now?"))
+    injury = _yes_no(_l("Have you had a new injury or surgery since your health screening?"))
+    symptoms = _yes_no(_l("Do you have any new symptoms such as the ones listed above?"))
+    submit = SubmitField(_l("Send my answers"))
 
     def answers(self) -> dict[str, bool]:
         return {key: self[key].data == "yes" for key in ANSWER_KEYS}
@@ -85,10 +89,12 @@ def _when(booking: Booking) -> str:
     timezone = ZoneInfo(current_app.config["CLINIC_TIMEZONE"])
     local = booking.starts_at.astimezone(timezone)
     today = clock.local_today(current_app.config["CLINIC_TIMEZONE"])
-    day = {today: "today", today + timedelta(days=1): "tomorrow"}.get(local.date())
-    if day is None:
-        day = f"on {local:%A} {local.day} {local:%B %Y}"
-    return f"{day} at {local:%H:%M}"
+    time = f"{local:%H:%M}"
+    if local.date() == today:
+        return _("today at %(time)s", time=time)
+    if local.date() == today + timedelta(days=1):
+        return _("tomorrow at %(time)s", time=time)
+    return _("on %(date)s at %(time)s", date=format_date(local.date(), current_locale()), time=time)
 
 
 def _closed(check: PreVisitCheck, booking: Booking, state: State, status: int) -> tuple[str, int]:

@@ -18,7 +18,7 @@ from sqlalchemy import select, update
 from clinic import secret_links
 from clinic.auth.models import User
 from clinic.booking import changes
-from clinic.booking.models import Booking
+from clinic.booking.models import PREVISIT_CANCEL_REASON, Booking
 from clinic.database import begin_write
 from clinic.extensions import db
 from clinic.screening.models import PreVisitCheck
@@ -34,7 +34,7 @@ CLEAR = "clear"
 CANCELLED = "cancelled"
 
 # Kept on the booking and shown in both cancellation e-mails: it says why, never which answer.
-CANCEL_REASON = "After the pre-visit check, free of charge."
+CANCEL_REASON = PREVISIT_CANCEL_REASON
 
 
 class State(enum.StrEnum):

@@ -15,6 +15,9 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Literal, get_args
 from zoneinfo import ZoneInfo
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
 from clinic.booking.availability import search_slots
 from clinic.catalog.models import Technique
 from clinic.scheduling.models import ClinicPolicy
@@ -22,19 +25,28 @@ from clinic.scheduling.models import ClinicPolicy
 Every = Literal["weekly", "biweekly", "monthly"]
 EVERY_CHOICES: tuple[Every, ...] = get_args(Every)
 EVERY_LABELS: dict[str, str] = {
-    "weekly": "Every week",
-    "biweekly": "Every 2 weeks",
-    "monthly": "Every month",
+    "weekly": _l("Every week"),
+    "biweekly": _l("Every 2 weeks"),
+    "monthly": _l("Every month"),
 }
+
+
+def every_labels() -> dict[str, str]:
+    """EVERY_LABELS in the request's language, as a form's choices."""
+    return {key: str(label) for key, label in EVERY_LABELS.items()}
+
+
 MIN_COUNT = 2
 MAX_COUNT = 12
 
 
 def _check(every: str, count: int) -> None:
     if every not in EVERY_CHOICES:
-        raise ValueError("A series repeats every week, every 2 weeks or every month.")
+        raise ValueError(_("A series repeats every week, every 2 weeks or every month."))
     if not MIN_COUNT <= count <= MAX_COUNT:
-        raise ValueError(f"A series has {MIN_COUNT} to {MAX_COUNT} sessions.")
+        raise ValueError(
+            _("A series has %(min)d to %(max)d sessions.", min=MIN_COUNT, max=MAX_COUNT)
+        )
 
 
 def _add_months(day: date, months: int) -> date:
@@ -236,14 +248,14 @@ def check_picks(
     chosen = []
     for start in picks:
         if start.tzinfo is None:
-            raise ValueError("A chosen time could not be read. Please choose from the list.")
+            raise ValueError(_("A chosen time could not be read. Please choose from the list."))
         day = start.astimezone(zone).date()
         if day not in days:
-            raise ValueError("A chosen time is not on a day of this series.")
+            raise ValueError(_("A chosen time is not on a day of this series."))
         if day in seen:
-            raise ValueError("Choose one time a day.")
+            raise ValueError(_("Choose one time a day."))
         seen.add(day)
         chosen.append(start.astimezone(UTC))
     if not chosen:
-        raise ValueError("Tick at least one date to book, or choose to book none.")
+        raise ValueError(_("Tick at least one date to book, or choose to book none."))
     return sorted(chosen)

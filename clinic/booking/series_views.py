@@ -16,6 +16,9 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from flask import current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
@@ -29,11 +32,11 @@ from clinic.booking import notices, operations
 from clinic.booking.models import Booking, BookingStatus, IdempotencyKey
 from clinic.booking.series import (
     EVERY_CHOICES,
-    EVERY_LABELS,
     MAX_COUNT,
     MIN_COUNT,
     SeriesPlan,
     check_picks,
+    every_labels,
     plan_series,
     wall_times,
 )
@@ -41,6 +44,7 @@ from clinic.booking.signals import series_booked
 from clinic.booking.views import bp, request_from_args
 from clinic.database import begin_write
 from clinic.extensions import db
+from clinic.i18n import current_locale
 from clinic.ratelimits import limited, page_user
 from clinic.scheduling.models import ClinicPolicy
 from clinic.screening.operations import booking_gate
@@ -67,22 +71,24 @@ class SeriesChoiceForm(FlaskForm):
     class Meta:
         csrf = False
 
-    every = SelectField("Repeat", choices=EVERY_LABELS, validate_choice=False)
+    every = SelectField(_l("Repeat"), choices=every_labels, validate_choice=False)
     count = SelectField(
-        "Sessions",
-        choices={n: f"{n} sessions" for n in range(MIN_COUNT, MAX_COUNT + 1)},
+        _l("Sessions"),
+        choices=lambda: {n: _("%(num)d sessions", num=n) for n in range(MIN_COUNT, MAX_COUNT + 1)},
         coerce=_int_or_none,
         validate_choice=False,
     )
-    submit = SubmitField("Show the dates")
+    submit = SubmitField(_l("Show the dates"))
 
     def validate_every(self, field: SelectField) -> None:
         if field.data not in EVERY_CHOICES:
-            raise ValidationError("Choose every week, every 2 weeks or every month.")
+            raise ValidationError(_("Choose every week, every 2 weeks or every month."))
 
     def validate_count(self, field: SelectField) -> None:
         if field.data is None or not MIN_COUNT <= field.data <= MAX_COUNT:
-            raise ValidationError(f"A series has {MIN_COUNT} to {MAX_COUNT} sessions.")
+            raise ValidationError(
+                _("A series has %(min)d to %(max)d sessions.", min=MIN_COUNT, max=MAX_COUNT)
+            )
 
 
 class SeriesBookForm(FlaskForm):
@@ -90,7 +96,7 @@ class SeriesBookForm(FlaskForm):
 
     request_token = HiddenField(validators=[DataRequired(), Length(min=16, max=100)])
     pick = SelectMultipleField(coerce=_instant, validate_choice=False)
-    submit = SubmitField("Book the ticked dates")
+    submit = SubmitField(_l("Book the ticked dates"))
 
 
 class SeriesDateError(operations.BookingError):
@@ -100,7 +106,7 @@ class SeriesDateError(operations.BookingError):
         super().__init__(
             cause.status,
             cause.code,
-            f"{when}: {cause.message} Nothing was booked.",
+            _("%(when)s: %(problem)s Nothing was booked.", when=when, problem=cause.message),
             cause.field,
         )
         self.start = start
@@ -129,7 +135,8 @@ def _book_all(
         except operations.BookingError as exc:
             if exc.status == 403:  # the screening: about the client, not about one date
                 raise
-            raise SeriesDateError(exc, start, format_local_datetime(start, timezone)) from None
+            when = format_local_datetime(start, timezone, current_locale())
+            raise SeriesDateError(exc, start, when) from None
         if not booked:
             # The series is named after its first booking, whose id exists only now.
             booking.series_id = booking.id
@@ -160,13 +167,17 @@ def _book_all(
 def _booked_message(booked: list[Booking]) -> str:
     held = sum(1 for b in booked if b.status is BookingStatus.PENDING)
     count = len(booked)
-    message = f"{count} session{'s' if count != 1 else ''} booked."
+    sentences = [ngettext("%(num)d session booked.", "%(num)d sessions booked.", count)]
     if held:
-        message += (
-            f" {held} of them {'is' if held == 1 else 'are'} held until a review of your "
-            "screening confirms them."
+        sentences.append(
+            ngettext(
+                "%(num)d of them is held until a review of your screening confirms them.",
+                "%(num)d of them are held until a review of your screening confirms them.",
+                held,
+            )
         )
-    return message + " Confirmations are on their way by e-mail."
+    sentences.append(_("Confirmations are on their way by e-mail."))
+    return " ".join(sentences)
 
 
 @bp.route("/book/series", methods=["GET", "POST"])
@@ -223,7 +234,7 @@ def series() -> str | Response | tuple[str, int]:
         token = form.request_token.data
         earlier = db.session.get(IdempotencyKey, (me, token))
         if earlier is not None and earlier.booking_id:
-            flash("You had already sent this series; nothing was booked twice.", "info")
+            flash(_("You had already sent this series; nothing was booked twice."), "info")
             return redirect(url_for("booking.mine"))
         try:
             walls = wall_times(first_local, choice.every.data, choice.count.data)
@@ -257,11 +268,14 @@ def series() -> str | Response | tuple[str, int]:
                 return redirect(url_for("booking.mine"))
     elif request.method == "POST" and form.pick.errors:
         problem = operations.BookingError(
-            422, "invalid", "A chosen time could not be read. Please choose from the list.", "pick"
+            422,
+            "invalid",
+            _("A chosen time could not be read. Please choose from the list."),
+            "pick",
         )
     elif request.method == "POST":
         problem = operations.BookingError(
-            400, "invalid", "The form was incomplete or had expired. Please try again."
+            400, "invalid", _("The form was incomplete or had expired. Please try again.")
         )
     if request.method == "GET":
         form.request_token.data = secrets.token_urlsafe(24)
@@ -271,7 +285,7 @@ def series() -> str | Response | tuple[str, int]:
         problem = operations.BookingError(
             422,
             "invalid",
-            "That therapist does not offer this technique on these dates.",
+            _("That therapist does not offer this technique on these dates."),
             "therapist",
         )
     ticked = set(form.pick.data or []) if request.method == "POST" else None

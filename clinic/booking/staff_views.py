@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import current_app, render_template, request
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import selectinload
@@ -65,7 +66,7 @@ def admin_list() -> str:
     if status in {s.value for s in BookingStatus}:
         stmt = stmt.where(Booking.status == BookingStatus(status))
     elif status:
-        notes.append("Unknown status; showing all bookings.")
+        notes.append(_("Unknown status; showing all bookings."))
         status = ""
     day: date | None = None
     if request.args.get("day"):
@@ -76,7 +77,7 @@ def admin_list() -> str:
             end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=zone).astimezone(UTC)
         except (ValueError, OverflowError):  # OverflowError: 0001-01-01 or 9999-12-31
             day = None
-            notes.append("That date could not be read (use YYYY-MM-DD); showing all dates.")
+            notes.append(_("That date could not be read (use YYYY-MM-DD); showing all dates."))
         else:
             stmt = stmt.where(Booking.starts_at >= start, Booking.starts_at < end)
     is_pending = Booking.status == BookingStatus.PENDING

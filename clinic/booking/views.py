@@ -22,6 +22,8 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -68,16 +70,22 @@ def search() -> str:
     notes: list[str] = []
     if chosen is None:
         if form.technique.data:
-            notes.append("We do not offer that technique; choose one from the list.")
+            notes.append(_("We do not offer that technique; choose one from the list."))
         chosen = techniques[0] if techniques else None
     if chosen is None:
         return render_template("booking/search.html", form=form, search=None, notes=notes)
     form.technique.data = chosen.slug
 
     durations = [o.duration_minutes for o in chosen.options]
-    form.duration.choices = {d: f"{d} minutes" for d in durations}
+    form.duration.choices = {d: ngettext("%(num)d minute", "%(num)d minutes", d) for d in durations}
     if request.args.get("duration") and form.duration.data not in durations:
-        notes.append(f"{chosen.name} comes in {', '.join(map(str, durations))} minutes.")
+        notes.append(
+            _(
+                "%(technique)s comes in %(lengths)s minutes.",
+                technique=chosen.name,
+                lengths=", ".join(map(str, durations)),
+            )
+        )
     if form.duration.data not in durations:
         form.duration.data = durations[0]
 
@@ -85,13 +93,13 @@ def search() -> str:
     last_bookable = today + timedelta(days=policy.horizon_days)
     first_day = form.start.data or today
     if request.args.get("start") and form.start.data is None:
-        notes.append("That date could not be read; showing from today.")
+        notes.append(_("That date could not be read; showing from today."))
         first_day = today
     if first_day < today:
-        notes.append("That date has passed; showing from today.")
+        notes.append(_("That date has passed; showing from today."))
         first_day = today
     if first_day > last_bookable:
-        notes.append(f"We take bookings up to {policy.horizon_days} days ahead.")
+        notes.append(_("We take bookings up to %(days)d days ahead.", days=policy.horizon_days))
         first_day = last_bookable
     form.start.data = first_day
     last_day = min(first_day + timedelta(days=DAYS_PER_PAGE - 1), last_bookable)
@@ -106,13 +114,13 @@ def search() -> str:
         policy=policy,
     )
     therapist_id = form.therapist.data if request.args.get("therapist") else None
-    form.therapist.choices = {0: "Any therapist"} | dict(
+    form.therapist.choices = {0: _("Any therapist")} | dict(
         sorted(result.therapist_names.items(), key=lambda item: item[1])
     )
     slots = result.slots
     if therapist_id:
         if therapist_id not in result.therapist_names:
-            notes.append("That therapist does not offer this technique in these weeks.")
+            notes.append(_("That therapist does not offer this technique in these weeks."))
         slots = [s for s in slots if s.therapist_id == therapist_id]
     else:
         form.therapist.data = 0
@@ -177,7 +185,7 @@ def confirm() -> str | Response | tuple[str, int]:
     """Show what will be booked, with price and cancellation policy; POST books it."""
     req = request_from_args(request.args)
     if req is None:
-        flash("That time could not be read. Please pick one from the list.", "warning")
+        flash(_("That time could not be read. Please pick one from the list."), "warning")
         return redirect(url_for("booking.search"))
     timezone = current_app.config["CLINIC_TIMEZONE"]
     now = clock.utcnow()
@@ -196,13 +204,13 @@ def confirm() -> str | Response | tuple[str, int]:
             req, technique, now=now, timezone=timezone, policy=policy
         )
     elif not form.request_token.data:
-        flash("Please confirm once more.", "warning")
+        flash(_("Please confirm once more."), "warning")
 
     if form.validate_on_submit():
         token = form.request_token.data
         earlier = db.session.get(IdempotencyKey, (current_user.id, token))
         if earlier is not None and earlier.booking_id:
-            flash("You had already sent this booking; here it is.", "info")
+            flash(_("You had already sent this booking; here it is."), "info")
             return redirect(url_for("booking.show", booking_id=earlier.booking_id))
 
         def attempt() -> Booking:
@@ -229,15 +237,18 @@ def confirm() -> str | Response | tuple[str, int]:
         else:
             if booking.status is BookingStatus.PENDING:
                 flash(
-                    MISSED_SESSIONS_NOTICE
+                    _(MISSED_SESSIONS_NOTICE)
                     if needs_missed_sessions_review(booking.client_id, policy)
-                    else "We hold this time for you and confirm it after a review of your "
-                    "screening. You will get an e-mail.",
+                    else _(
+                        "We hold this time for you and confirm it after a review of your "
+                        "screening. You will get an e-mail."
+                    ),
                     "warning",
                 )
             else:
                 flash(
-                    "Your booking is confirmed. A confirmation is on its way by e-mail.", "success"
+                    _("Your booking is confirmed. A confirmation is on its way by e-mail."),
+                    "success",
                 )
             return redirect(url_for("booking.show", booking_id=booking.id))
     if request.method == "GET" or not form.request_token.data:

@@ -13,12 +13,14 @@ from contextlib import nullcontext
 from datetime import datetime, timedelta
 
 from flask import current_app, has_request_context, url_for
+from flask_babel import gettext as _
 from sqlalchemy import select, update
 
 from clinic.booking.models import Booking, BookingStatus
 from clinic.booking.previsit_checks import issue_check
 from clinic.database import begin_write
 from clinic.extensions import db
+from clinic.i18n import current_locale, speaking
 from clinic.notify.outbox import queue_email, render_email
 from clinic.templating import format_local_datetime
 
@@ -74,12 +76,16 @@ def _due(now: datetime) -> tuple:
 
 def _queue_reminder(booking: Booking, now: datetime) -> None:
     token = issue_check(booking, now)
-    text, html = render_email(
-        "booking/email/reminder",
-        booking=booking,
-        link=url_for("booking.show", booking_id=booking.id, _external=True),
-        check_link=url_for("previsit.check", token=token, _external=True),
-        can_change=now < booking.cutoff_at(),
-    )
-    when = format_local_datetime(booking.starts_at, current_app.config["CLINIC_TIMEZONE"])
-    queue_email(booking.client.email, f"Reminder: your session on {when}", text, html)
+    with speaking(booking.client):
+        text, html = render_email(
+            "booking/email/reminder",
+            booking=booking,
+            link=url_for("booking.show", booking_id=booking.id, _external=True),
+            check_link=url_for("previsit.check", token=token, _external=True),
+            can_change=now < booking.cutoff_at(),
+        )
+        when = format_local_datetime(
+            booking.starts_at, current_app.config["CLINIC_TIMEZONE"], current_locale()
+        )
+        subject = _("Reminder: your session on %(when)s", when=when)
+    queue_email(booking.client.email, subject, text, html)

@@ -2,43 +2,54 @@
 
 from __future__ import annotations
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel.speaklater import LazyString
 from flask_wtf import FlaskForm
 from wtforms import SelectField, SubmitField, TextAreaField
 from wtforms.validators import Length, ValidationError
 
-from clinic.booking.series import EVERY_CHOICES, EVERY_LABELS, MAX_COUNT, MIN_COUNT
+from clinic.booking.series import EVERY_CHOICES, MAX_COUNT, MIN_COUNT, every_labels
 
 NO_PLAN = ""
 
 # One-click starting points for the aftercare advice: (button label, the text it adds).
-SNIPPETS: dict[str, tuple[str, str]] = {
+SNIPPETS: dict[str, tuple[LazyString, LazyString]] = {
     "stretch": (
-        "Gentle stretching",
-        "Stretch gently twice a day: ease into each stretch, hold it for 20 to 30 seconds "
-        "while you breathe calmly, and stop before it hurts.",
+        _l("Gentle stretching"),
+        _l(
+            "Stretch gently twice a day: ease into each stretch, hold it for 20 to 30 seconds "
+            "while you breathe calmly, and stop before it hurts."
+        ),
     ),
     "heat": (
-        "Heat",
-        "Warmth loosens tight muscles: a heat pad or a warm towel on the area for about "
-        "15 minutes, once or twice a day. No heat on anything swollen.",
+        _l("Heat"),
+        _l(
+            "Warmth loosens tight muscles: a heat pad or a warm towel on the area for about "
+            "15 minutes, once or twice a day. No heat on anything swollen."
+        ),
     ),
     "cold": (
-        "Cold for swelling",
-        "If it swells or aches sharply, a cold pack wrapped in a thin cloth for 10 to 15 "
-        "minutes at a time helps. Never put ice straight on the skin.",
+        _l("Cold for swelling"),
+        _l(
+            "If it swells or aches sharply, a cold pack wrapped in a thin cloth for 10 to 15 "
+            "minutes at a time helps. Never put ice straight on the skin."
+        ),
     ),
     "move": (
-        "Keep moving",
-        "Keep moving: short, easy walks, and get up from your chair every half hour. Long rest "
-        "in bed tends to make a sore back stiffer.",
+        _l("Keep moving"),
+        _l(
+            "Keep moving: short, easy walks, and get up from your chair every half hour. Long rest "
+            "in bed tends to make a sore back stiffer."
+        ),
     ),
     "water": (
-        "Water and rest",
-        "Drink a little more water than usual today and take the rest of the day calmly.",
+        _l("Water and rest"),
+        _l("Drink a little more water than usual today and take the rest of the day calmly."),
     ),
     "return": (
-        "Come back in 2 weeks",
-        "Come back in about 2 weeks, so that we can see how your back has responded.",
+        _l("Come back in 2 weeks"),
+        _l("Come back in about 2 weeks, so that we can see how your back has responded."),
     ),
 }
 
@@ -60,29 +71,29 @@ class TreatmentForm(FlaskForm):
     (key from `option_key`) before validating; anything else is refused with a message."""
 
     private_note = TextAreaField(
-        "Private treatment note",
-        validators=[Length(max=5000, message="Keep the note under 5,000 characters.")],
-        description=(
+        _l("Private treatment note"),
+        validators=[Length(max=5000, message=_l("Keep the note under 5,000 characters."))],
+        description=_l(
             "What you found and did. Only therapists who treat this client and the clinic's "
             "admins can read it; it is never sent to the client."
         ),
         render_kw={"rows": 5},
     )
     aftercare = TextAreaField(
-        "Aftercare advice for the client",
-        validators=[Length(max=3000, message="Keep the advice under 3,000 characters.")],
-        description="The client sees this on the booking and gets it by e-mail.",
+        _l("Aftercare advice for the client"),
+        validators=[Length(max=3000, message=_l("Keep the advice under 3,000 characters."))],
+        description=_l("The client sees this on the booking and gets it by e-mail."),
         render_kw={"rows": 6},
     )
-    plan_option = SelectField("Technique and length", validate_choice=False)
-    plan_every = SelectField("How often", choices=EVERY_LABELS, validate_choice=False)
+    plan_option = SelectField(_l("Technique and length"), validate_choice=False)
+    plan_every = SelectField(_l("How often"), choices=every_labels, validate_choice=False)
     plan_count = SelectField(
-        "Sessions",
-        choices={n: f"{n} sessions" for n in range(MIN_COUNT, MAX_COUNT + 1)},
+        _l("Sessions"),
+        choices=lambda: {n: _("%(num)d sessions", num=n) for n in range(MIN_COUNT, MAX_COUNT + 1)},
         coerce=_int_or_none,
         validate_choice=False,
     )
-    submit = SubmitField("Save")
+    submit = SubmitField(_l("Save"))
 
     @property
     def wants_plan(self) -> bool:
@@ -91,15 +102,17 @@ class TreatmentForm(FlaskForm):
     def validate_plan_option(self, field: SelectField) -> None:
         known = {value for value, _ in field.choices if value != NO_PLAN}
         if field.data and field.data not in known:
-            raise ValidationError("Choose a technique and length you are certified for.")
+            raise ValidationError(_("Choose a technique and length you are certified for."))
 
     def validate_plan_every(self, field: SelectField) -> None:
         if self.wants_plan and field.data not in EVERY_CHOICES:
-            raise ValidationError("Choose every week, every 2 weeks or every month.")
+            raise ValidationError(_("Choose every week, every 2 weeks or every month."))
 
     def validate_plan_count(self, field: SelectField) -> None:
         if self.wants_plan and (field.data is None or not MIN_COUNT <= field.data <= MAX_COUNT):
-            raise ValidationError(f"A plan has {MIN_COUNT} to {MAX_COUNT} sessions.")
+            raise ValidationError(
+                _("A plan has %(min)d to %(max)d sessions.", min=MIN_COUNT, max=MAX_COUNT)
+            )
 
     def validate(self, extra_validators=None) -> bool:  # type: ignore[override]
         if not super().validate(extra_validators):
@@ -109,7 +122,7 @@ class TreatmentForm(FlaskForm):
         ):
             self.private_note.errors = [
                 *self.private_note.errors,
-                "Write a note, some aftercare advice or propose a plan.",
+                _("Write a note, some aftercare advice or propose a plan."),
             ]
             return False
         return True

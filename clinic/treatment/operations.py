@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from flask_babel import gettext as _
 from sqlalchemy import exists, select
 from sqlalchemy.orm import selectinload
 
@@ -54,16 +55,18 @@ class Plan:
 def why_not_write(booking: Booking, user: User, now: datetime) -> str | None:
     """Why this user may not write the session's note now, or None when they may."""
     if not (user.is_admin or (user.is_therapist and booking.therapist.user_id == user.id)):
-        return "Only the session's therapist and the clinic write its treatment note."
+        return _("Only the session's therapist and the clinic write its treatment note.")
     if booking.status is BookingStatus.COMPLETED:
         return None
     if booking.status is BookingStatus.CONFIRMED and now >= booking.starts_at:
         return None
     if booking.status in LIVE:
-        return "You can write the treatment note once the session has started."
+        return _("You can write the treatment note once the session has started.")
     # A no-show had no treatment to note; a cancelled session never took place.
-    status = booking.status.value.replace("_", "-")
-    return f"There is no treatment note for a session that is {status}."
+    return _(
+        "There is no treatment note for a session that is %(status)s.",
+        status=booking.status.phrase,
+    )
 
 
 def treats_client(user: User, client_id: int) -> bool:
@@ -170,11 +173,16 @@ def _check_plan(plan: Plan, therapist: Therapist, on: date) -> None:
         o.technique_id == plan.technique_id and o.duration_minutes == plan.duration_minutes
         for o in options
     ):
-        raise TreatmentError("Choose a technique and length you are certified for.", "plan_option")
+        raise TreatmentError(
+            _("Choose a technique and length you are certified for."), "plan_option"
+        )
     if plan.every not in EVERY_CHOICES:
-        raise TreatmentError("Choose every week, every 2 weeks or every month.", "plan_every")
+        raise TreatmentError(_("Choose every week, every 2 weeks or every month."), "plan_every")
     if not MIN_COUNT <= plan.count <= MAX_COUNT:
-        raise TreatmentError(f"A plan has {MIN_COUNT} to {MAX_COUNT} sessions.", "plan_count")
+        raise TreatmentError(
+            _("A plan has %(min)d to %(max)d sessions.", min=MIN_COUNT, max=MAX_COUNT),
+            "plan_count",
+        )
 
 
 def save_note(
@@ -293,7 +301,7 @@ def first_plan_start(
     earliest = now + timedelta(minutes=policy.min_notice_minutes)
     wall = booking.starts_at.astimezone(zone).replace(tzinfo=None)
     start = None
-    for _ in range(120):  # a monthly plan written ten years ago would still end here
+    for _attempt in range(120):  # a monthly plan written ten years ago would still end here
         wall = wall_times(wall, note.plan_every, 2)[1]  # type: ignore[arg-type]
         start = to_utc(wall, zone)
         if start is not None and start >= earliest:

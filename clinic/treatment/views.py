@@ -23,6 +23,7 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
@@ -36,8 +37,10 @@ from clinic.booking.series import EVERY_LABELS
 from clinic.booking.signals import series_booked
 from clinic.catalog.models import TechniqueOption, Therapist
 from clinic.extensions import db
+from clinic.i18n import speaking
 from clinic.notify.outbox import queue_email, render_email
 from clinic.scheduling.models import ClinicPolicy
+from clinic.text import N_
 from clinic.treatment import operations
 from clinic.treatment.forms import NO_PLAN, SNIPPETS, TreatmentForm, option_key
 from clinic.treatment.models import TreatmentNote
@@ -47,8 +50,9 @@ bp = Blueprint("treatment", __name__)
 # Ids the database can hold: a larger one in an edited address is "not found", not an error.
 BOOKING_ID = "<int(max=2147483647):booking_id>"
 
-SUBJECT_FIRST = "Your aftercare after today's session"
-SUBJECT_CHANGED = "Your aftercare advice has been updated"
+# Plain texts (tests and the outbox compare them), translated when an e-mail is written.
+SUBJECT_FIRST = N_("Your aftercare after today's session")
+SUBJECT_CHANGED = N_("Your aftercare advice has been updated")
 
 
 def _me() -> User:
@@ -75,7 +79,11 @@ def _ip() -> str:
 
 
 def _option_label(option: TechniqueOption) -> str:
-    return f"{option.technique.name}, {option.duration_minutes} minutes"
+    return _(
+        "%(technique)s, %(minutes)s minutes",
+        technique=option.technique.name,
+        minutes=option.duration_minutes,
+    )
 
 
 @bp.app_template_filter("plan_summary")
@@ -83,10 +91,13 @@ def plan_summary(note: TreatmentNote) -> str:
     """'4 sessions of Sports massage, 60 minutes, every 2 weeks'; empty without a plan."""
     if not note.has_plan or note.plan_technique is None:
         return ""
-    every = EVERY_LABELS.get(note.plan_every or "", "").lower()
-    return (
-        f"{note.plan_count} sessions of {note.plan_technique.name}, "
-        f"{note.plan_duration_minutes} minutes, {every}"
+    every = str(EVERY_LABELS.get(note.plan_every or "", "")).lower()
+    return _(
+        "%(count)s sessions of %(technique)s, %(minutes)s minutes, %(every)s",
+        count=note.plan_count,
+        technique=note.plan_technique.name,
+        minutes=note.plan_duration_minutes,
+        every=every,
     )
 
 
@@ -115,15 +126,17 @@ def _fill(form: TreatmentForm, note: TreatmentNote) -> None:
 def _tell_client(note: TreatmentNote, *, first: bool) -> None:
     """Queue the aftercare e-mail: the advice and the plan, never the private note."""
     booking = note.booking
-    text, html = render_email(
-        "treatment/email/aftercare",
-        booking=booking,
-        aftercare_lines=[line for line in note.aftercare.splitlines() if line.strip()],
-        plan=plan_summary(note),
-        first=first,
-        link=url_for("booking.show", booking_id=booking.id, _external=True),
-    )
-    queue_email(booking.client.email, SUBJECT_FIRST if first else SUBJECT_CHANGED, text, html)
+    with speaking(booking.client):
+        text, html = render_email(
+            "treatment/email/aftercare",
+            booking=booking,
+            aftercare_lines=[line for line in note.aftercare.splitlines() if line.strip()],
+            plan=plan_summary(note),
+            first=first,
+            link=url_for("booking.show", booking_id=booking.id, _external=True),
+        )
+        subject = _(SUBJECT_FIRST if first else SUBJECT_CHANGED)
+    queue_email(booking.client.email, subject, text, html)
 
 
 @bp.route(f"/bookings/{BOOKING_ID}/treatment", methods=["GET", "POST"])
@@ -143,7 +156,7 @@ def edit(booking_id: int) -> str | Response | tuple[str, int]:
     note = operations.note_of(booking.id)
     options = operations.plan_options(booking.therapist, clock.local_today(timezone))
     form = TreatmentForm()
-    form.plan_option.choices = [(NO_PLAN, "No plan")] + [
+    form.plan_option.choices = [(NO_PLAN, _("No plan"))] + [
         (option_key(o.technique.slug, o.duration_minutes), _option_label(o)) for o in options
     ]
     status = 200
@@ -155,9 +168,9 @@ def edit(booking_id: int) -> str | Response | tuple[str, int]:
             form.plan_every.data, form.plan_count.data = "weekly", 4
     elif request.form.get("add") in SNIPPETS:
         # A starting point is added to the text and shown again, unsaved, to be edited.
-        _, snippet = SNIPPETS[request.form["add"]]
+        _label, snippet = SNIPPETS[request.form["add"]]
         typed = (form.aftercare.data or "").rstrip()
-        form.aftercare.data = f"{typed}\n{snippet}" if typed else snippet
+        form.aftercare.data = f"{typed}\n{snippet}" if typed else str(snippet)
     elif form.validate_on_submit():
         first = note is None or not (note.aftercare or note.has_plan)
         try:
@@ -181,9 +194,9 @@ def edit(booking_id: int) -> str | Response | tuple[str, int]:
                 _tell_client(note, first=first)
             db.session.commit()
             flash(
-                "Saved. The client has been sent the aftercare by e-mail."
+                _("Saved. The client has been sent the aftercare by e-mail.")
                 if tell_client
-                else "Saved.",
+                else _("Saved."),
                 "success",
             )
             return redirect(url_for("booking.show", booking_id=booking.id))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from flask_babel import gettext as _
 from sqlalchemy import exists, select, update
 from sqlalchemy.orm import aliased, joinedload
 
@@ -92,7 +93,7 @@ def still_free(offer: WaitlistOffer, *, now: datetime, timezone: str) -> bool:
     policy = ClinicPolicy.current()
     req = _request(offer)
     try:
-        technique, _ = check_request(req, now=now, timezone=timezone, policy=policy)
+        technique, _price = check_request(req, now=now, timezone=timezone, policy=policy)
     except BookingError:
         return False
     return availability_problem(req, technique, now=now, timezone=timezone, policy=policy) is None
@@ -134,7 +135,7 @@ def claim(offer: WaitlistOffer, client: User, *, now: datetime, timezone: str) -
     """
     begin_write()
     if offer.entry.client_id != client.id:
-        raise WaitlistError("This offer is for another client.", "forbidden")
+        raise WaitlistError(_("This offer is for another client."), "forbidden")
     # The compare-and-swap makes two presses of one button queue on this row: the second
     # finds the offer claimed and is shown the booking the first one made.
     won = db.session.execute(
@@ -148,7 +149,7 @@ def claim(offer: WaitlistOffer, client: User, *, now: datetime, timezone: str) -
         .execution_options(synchronize_session=False)
     )
     if won.rowcount != 1:
-        raise WaitlistError("This offer was decided a moment ago.", "decided")
+        raise WaitlistError(_("This offer was decided a moment ago."), "decided")
     booking = book(client, _request(offer), now=now, timezone=timezone)
     booked = db.session.execute(
         update(WaitlistEntry)
@@ -161,7 +162,7 @@ def claim(offer: WaitlistOffer, client: User, *, now: datetime, timezone: str) -
         .execution_options(synchronize_session=False)
     )
     if booked.rowcount != 1:
-        raise WaitlistError("You left this waitlist meanwhile.", "decided")
+        raise WaitlistError(_("You left this waitlist meanwhile."), "decided")
     db.session.execute(
         update(WaitlistOffer)
         .where(WaitlistOffer.id == offer.id)

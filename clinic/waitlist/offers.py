@@ -32,6 +32,7 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import Flask, current_app, url_for
+from flask_babel import gettext as _
 from sqlalchemy import or_, select
 from sqlalchemy.orm import contains_eager
 
@@ -43,12 +44,14 @@ from clinic.booking.models import LIVE, Booking
 from clinic.booking.signals import booking_changed
 from clinic.catalog.models import Technique, Therapist
 from clinic.extensions import db
+from clinic.i18n import speaking
 from clinic.notify.outbox import queue_email, render_email
 from clinic.scheduling.models import ClinicPolicy
 from clinic.scheduling.signals import hours_saved
 from clinic.scheduling.slots import Interval, Slot, local_window, merge
 from clinic.screening.models import Standing
 from clinic.screening.operations import booking_gate
+from clinic.text import N_
 from clinic.waitlist.models import DAY_PARTS, WaitlistEntry, WaitlistOffer
 
 PER_SLOT = 10
@@ -56,7 +59,7 @@ PER_CHANGE = 30
 NEW_HOURS_DAYS = 14
 FREEING_EVENTS = frozenset({"cancelled", "expired", "rescheduled"})
 
-SUBJECT = "A time you are waiting for has come free"
+SUBJECT = N_("A time you are waiting for has come free")
 
 Found = dict[tuple[int, int], list[Slot]]  # (technique id, minutes) -> slots, by start
 
@@ -313,16 +316,18 @@ def _offer(
 
 def _tell(entry: WaitlistEntry, offer: WaitlistOffer, token: str) -> None:
     """E-mail the offer: time, technique, therapist, claim link and expiry; no health data."""
-    text, html = render_email(
-        "waitlist/email/offer",
-        entry=entry,
-        offer=offer,
-        therapist_name=db.session.get(Therapist, offer.therapist_id).user.name,
-        ends_at=offer.starts_at + timedelta(minutes=offer.duration_minutes),
-        link=url_for("waitlist.offer", token=token, _external=True),
-        waitlist_link=url_for("waitlist.mine", _external=True),
-    )
-    queue_email(entry.client.email, SUBJECT, text, html)
+    with speaking(entry.client):
+        text, html = render_email(
+            "waitlist/email/offer",
+            entry=entry,
+            offer=offer,
+            therapist_name=db.session.get(Therapist, offer.therapist_id).user.name,
+            ends_at=offer.starts_at + timedelta(minutes=offer.duration_minutes),
+            link=url_for("waitlist.offer", token=token, _external=True),
+            waitlist_link=url_for("waitlist.mine", _external=True),
+        )
+        subject = _(SUBJECT)
+    queue_email(entry.client.email, subject, text, html)
 
 
 @booking_changed.connect

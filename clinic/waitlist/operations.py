@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from flask_babel import gettext as _
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import joinedload, selectinload
 
@@ -18,16 +19,19 @@ from clinic.database import begin_write
 from clinic.extensions import db
 from clinic.screening.models import Standing
 from clinic.screening.operations import booking_gate
+from clinic.text import N_
 from clinic.waitlist.models import WaitlistEntry, WaitlistOffer
 
 # A client waits for at most this many things at once; more would mostly be noise for them.
 MAX_ACTIVE_ENTRIES = 5
 
 GATE_MESSAGES = {
-    "screening_required": "Please answer the health screening before you join the waitlist.",
-    "screening_expired": "Your health screening has expired. Please answer it again first.",
-    "screening_blocks": "Your health screening does not allow {technique} now, so we cannot "
-    "offer you a time for it. See your screening page for why.",
+    "screening_required": N_("Please answer the health screening before you join the waitlist."),
+    "screening_expired": N_("Your health screening has expired. Please answer it again first."),
+    "screening_blocks": N_(
+        "Your health screening does not allow %(technique)s now, so we cannot "
+        "offer you a time for it. See your screening page for why."
+    ),
 }
 
 
@@ -101,19 +105,22 @@ def join(
     """
     begin_write()
     if not client.is_client or not client.active:
-        raise WaitlistError("Only clients join the waitlist.", "forbidden")
+        raise WaitlistError(_("Only clients join the waitlist."), "forbidden")
     # On PostgreSQL two joins of one client take turns here, so the limit holds (SQLite's
     # writers take turns anyway).
     db.session.execute(select(User.id).where(User.id == client.id).with_for_update())
     gate = booking_gate(client.id, technique, now)
     if gate.standing is Standing.BLOCKED:
         message = GATE_MESSAGES.get(gate.code, GATE_MESSAGES["screening_blocks"])
-        raise WaitlistError(message.format(technique=technique.name.lower()), gate.code)
+        raise WaitlistError(_(message, technique=technique.name.lower()), gate.code)
     waiting = active_entries(client.id)
     if len(waiting) >= MAX_ACTIVE_ENTRIES:
         raise WaitlistError(
-            f"You can wait for at most {MAX_ACTIVE_ENTRIES} things at once. Leave an entry you "
-            "no longer need, then join again.",
+            _(
+                "You can wait for at most %(limit)d things at once. Leave an entry you "
+                "no longer need, then join again.",
+                limit=MAX_ACTIVE_ENTRIES,
+            ),
             "too_many",
         )
     weekdays, day_parts = sorted(set(weekdays)), sorted(set(day_parts))
@@ -122,7 +129,7 @@ def join(
         (e.technique_id, e.duration_minutes, e.therapist_id, e.weekdays, e.day_parts) == wish
         for e in waiting
     ):
-        raise WaitlistError("You are already on the waitlist for exactly this.", "duplicate")
+        raise WaitlistError(_("You are already on the waitlist for exactly this."), "duplicate")
     entry = WaitlistEntry(
         client_id=client.id,
         technique_id=technique.id,
@@ -158,7 +165,7 @@ def leave(entry: WaitlistEntry, *, by: User, now: datetime, ip: str = "") -> Non
     """
     begin_write()
     if entry.client_id != by.id:
-        raise WaitlistError("Only the client leaves their own waitlist entry.", "forbidden")
+        raise WaitlistError(_("Only the client leaves their own waitlist entry."), "forbidden")
     left = db.session.execute(
         update(WaitlistEntry)
         .where(
@@ -170,7 +177,7 @@ def leave(entry: WaitlistEntry, *, by: User, now: datetime, ip: str = "") -> Non
         .execution_options(synchronize_session=False)
     )
     if left.rowcount != 1:
-        raise WaitlistError("You are no longer waiting for this.", "not_active")
+        raise WaitlistError(_("You are no longer waiting for this."), "not_active")
     close_open_offers(entry.id, now)
     db.session.refresh(entry)
     audit("waitlist.left", "waitlist_entry", entry.id, actor_id=by.id, ip=ip)

@@ -14,6 +14,8 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
@@ -29,15 +31,23 @@ from clinic.catalog.models import Technique, Therapist
 from clinic.database import begin_write
 from clinic.extensions import db
 from clinic.waitlist import claims, operations
-from clinic.waitlist.forms import DAY_PART_LABELS, ButtonForm, JoinForm
+from clinic.waitlist.forms import ButtonForm, JoinForm, day_part_labels
 from clinic.waitlist.models import WaitlistEntry, WaitlistOffer
 
 bp = Blueprint("waitlist", __name__)
 
+# How the admins' list names what came of an offer (claims.offer_state and the outcomes).
+OFFER_STATES = {
+    "open": _l("open"),
+    "expired": _l("expired"),
+    "taken": _l("taken"),
+    "claimed": _l("claimed"),
+}
+
 
 @bp.context_processor
 def _wishes() -> dict[str, object]:
-    return {"day_part_labels": DAY_PART_LABELS}
+    return {"day_part_labels": day_part_labels()}
 
 
 def _me() -> User:
@@ -129,8 +139,10 @@ def join() -> str | Response | tuple[str, int]:
         else:
             db.session.commit()
             flash(
-                "You are on the waitlist. When a matching time comes free, we e-mail you a "
-                "link to book it.",
+                _(
+                    "You are on the waitlist. When a matching time comes free, we e-mail you a "
+                    "link to book it."
+                ),
                 "success",
             )
             return redirect(url_for("waitlist.mine"))
@@ -148,7 +160,7 @@ def leave(entry_id: int) -> Response:
     if entry is None or entry.client_id != current_user.id:
         abort(404)  # someone else's entry does not exist, as far as you are concerned
     if not ButtonForm().validate_on_submit():
-        flash("The form had expired. Please try again.", "warning")
+        flash(_("The form had expired. Please try again."), "warning")
         return redirect(url_for("waitlist.mine"))
     try:
         operations.leave(entry, by=_me(), now=clock.utcnow(), ip=_ip())
@@ -157,7 +169,13 @@ def leave(entry_id: int) -> Response:
         flash(exc.message, "info")
     else:
         db.session.commit()
-        flash(f"You have left the waitlist for {entry.technique.name.lower()}.", "success")
+        flash(
+            _(
+                "You have left the waitlist for %(technique)s.",
+                technique=entry.technique.name.lower(),
+            ),
+            "success",
+        )
     return redirect(url_for("waitlist.mine"))
 
 
@@ -200,7 +218,7 @@ def offer(token: str) -> Response | tuple[str, int]:
             state = "taken"  # booked by other means; recorded when the client tries to claim
         return _offer_page(found, state)
     if not ButtonForm().validate_on_submit():
-        flash("The form had expired. Please press the button again.", "warning")
+        flash(_("The form had expired. Please press the button again."), "warning")
         return redirect(url_for("waitlist.offer", token=token))
     return _claim(token, now)
 
@@ -245,10 +263,10 @@ def _claim(token: str, now: datetime) -> Response | tuple[str, int]:
         return _offer_page(offer, state, status=409 if state == "taken" else 410)
 
     if state == "booked":
-        flash("The time is yours. A confirmation is on its way by e-mail.", "success")
+        flash(_("The time is yours. A confirmation is on its way by e-mail."), "success")
         return redirect(url_for("booking.show", booking_id=booking_id))
     if state == "claimed" and booking_id:
-        flash("You had already booked this time; here it is.", "info")
+        flash(_("You had already booked this time; here it is."), "info")
         return redirect(url_for("booking.show", booking_id=booking_id))
     return _offer_page(offer, state, status=409 if state == "taken" else 410)
 
@@ -276,7 +294,8 @@ def admin_list() -> str:
     }
 
     def state(offer: WaitlistOffer) -> str:
-        return claims.offer_state(offer, now, claimed)
+        found = claims.offer_state(offer, now, claimed)
+        return str(OFFER_STATES.get(found, found))
 
     return render_template(
         "waitlist/admin.html",
