@@ -10,7 +10,6 @@ from zoneinfo import ZoneInfo
 from babel.dates import format_date
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_babel import lazy_ngettext
 from flask_wtf import FlaskForm
 from wtforms import (
     DateField,
@@ -323,7 +322,8 @@ class PolicyForm(FlaskForm):
     granularity_minutes = SelectField(
         _l("Start times every (minutes)"),
         choices=[
-            SelectChoice(m, lazy_ngettext("%(num)d minute", "%(num)d minutes", m))
+            # Every granularity is more than one minute, so the plural is always right.
+            SelectChoice(m, _l("%(num)d minutes", num=m))
             for m in GRANULARITIES
         ],
         coerce=int,
