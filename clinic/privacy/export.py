@@ -13,6 +13,7 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
@@ -109,7 +110,7 @@ def _answers(screening: Screening) -> list[dict[str, Any]]:
     except ValueError:  # a version this code no longer knows: the stored answers as they are
         return [{"question_id": k, "answer": v} for k, v in sorted(screening.answers.items())]
     listed = [
-        {"question_id": q.id, "question": q.text, "answer": screening.answers.get(q.id)}
+        {"question_id": q.id, "question": _(q.text), "answer": screening.answers.get(q.id)}
         for q in asked
     ]
     known = {q.id for q in asked}
