@@ -55,7 +55,7 @@ def test_an_admin_approves_a_screening_from_the_start_page_and_opens_a_report(
     this_week = today() - timedelta(days=today().weekday())
     page.get_by_label("From", exact=True).fill(this_week.isoformat())
     page.get_by_label("To", exact=True).fill((this_week + timedelta(days=6)).isoformat())
-    page.get_by_role("button", name="Show").click()
+    page.get_by_role("button", name="Show", exact=True).click()
     page.get_by_role("link", name="Screening outcomes").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Screening outcomes")
     expect(page.locator("svg[role=img]").first).to_be_visible()

@@ -302,6 +302,7 @@ PUBLIC_ENDPOINTS = {
     "static",
     "bootstrap.static",
     "healthz",
+    "i18n.switch",  # answers only a redirect; it holds nothing personal
 }
 
 
