@@ -6,11 +6,11 @@ from typing import Any
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import DateField, SelectField, StringField, SubmitField
 from wtforms.validators import DataRequired, InputRequired, Length, ValidationError
 
+from clinic.admin.forms import AdminForm
 from clinic.auth.models import User
 from clinic.catalog.certifications import CertificationData
 from clinic.catalog.models import Certification, Technique, Therapist
@@ -19,7 +19,7 @@ from clinic.extensions import db
 BAD_DATE = _l("Enter a date as YYYY-MM-DD.")
 
 
-class CertificationForm(FlaskForm):
+class CertificationForm(AdminForm):
     therapist = SelectField(
         _l("Therapist"), coerce=int, validators=[InputRequired(_l("Choose a therapist."))]
     )

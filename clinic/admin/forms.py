@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -11,7 +13,20 @@ from wtforms.validators import IPAddress, Length, NumberRange, Optional, Validat
 from clinic.numbers import DAY_RANGE_MESSAGE, usable_day
 
 
-class AuditFilterForm(FlaskForm):
+class AdminForm(FlaskForm):
+    """A form whose errors are plain text. A lazily translated validator message would reach
+    the page as markup (Flask-Babel's LazyString has __html__, so Jinja does not escape it):
+    "therapist's" would lose its escaping. Made str after validating, they are escaped as
+    anything typed is."""
+
+    def validate(self, extra_validators: Any = None) -> bool:
+        valid = super().validate(extra_validators)
+        for field in self:
+            field.errors = [str(error) for error in field.errors]
+        return valid
+
+
+class AuditFilterForm(AdminForm):
     """The audit log's filters, read from the query string (reading needs no CSRF)."""
 
     class Meta:

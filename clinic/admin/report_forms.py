@@ -7,10 +7,10 @@ from typing import Any
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import DateField, SubmitField
 from wtforms.validators import InputRequired, ValidationError
 
+from clinic.admin.forms import AdminForm
 from clinic.admin.periods import MAX_DAYS, Period, default_period, period_problem
 
 
@@ -24,7 +24,7 @@ class _LocalDateField(DateField):
             raise ValueError(_("Enter a date as YYYY-MM-DD, e.g. 2027-03-22.")) from exc
 
 
-class PeriodForm(FlaskForm):
+class PeriodForm(AdminForm):
     """From and to (both included), at most MAX_DAYS days apart. Reading needs no CSRF."""
 
     class Meta:

@@ -77,15 +77,7 @@ def bookings_per_week(period: Period, zone: ZoneInfo) -> Report:
         (technique, week_of(local_date(starts, zone))) for technique, starts in rows
     )
     used = {technique for technique, _week in counts}
-    techniques = [
-        (tid, name)
-        for tid, name, active in db.session.execute(
-            select(Technique.id, Technique.name, Technique.active).order_by(
-                Technique.position, Technique.name
-            )
-        )
-        if active or tid in used
-    ]
+    techniques = [(tid, name) for tid, name, active in technique_names() if active or tid in used]
     weeks = period.weeks()
     table_rows = []
     for monday in weeks:
@@ -119,6 +111,21 @@ def bookings_per_week(period: Period, zone: ZoneInfo) -> Report:
         **chart_language(),
     )
     return Report([table], [chart])
+
+
+def technique_names() -> list[tuple[int, str, bool]]:
+    """Every technique's id, name in the request's language and whether it is offered, in the
+    catalogue's order; one statement, the translated names read from their column."""
+    locale = current_locale()
+    rows = db.session.execute(
+        select(Technique.id, Technique.name_en, Technique.translations, Technique.active).order_by(
+            Technique.position, Technique.name_en
+        )
+    )
+    return [
+        (tid, (translations or {}).get(locale, {}).get("name") or name, active)
+        for tid, name, translations, active in rows
+    ]
 
 
 def therapist_names() -> list[tuple[int, str, bool]]:
@@ -213,13 +220,7 @@ def cancellations(period: Period, zone: ZoneInfo) -> Report:
         )
     ).all()
     therapists = therapist_names()
-    techniques = list(
-        db.session.execute(
-            select(Technique.id, Technique.name, Technique.active).order_by(
-                Technique.position, Technique.name
-            )
-        )
-    )
+    techniques = technique_names()
     first, last = day_name(period.first), day_name(period.last)
     tables, charts = [], []
     # Each whole sentence per kind of row, as the languages word them differently.

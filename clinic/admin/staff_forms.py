@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import EmailField, RadioField, SelectChoice, StringField, SubmitField
 from wtforms.validators import DataRequired, Email, InputRequired, Length, ValidationError
 
+from clinic.admin.forms import AdminForm
 from clinic.auth.models import Role, User
 from clinic.catalog.staffing import EMAIL_TAKEN
 
 
-class InviteTherapistForm(FlaskForm):
+class InviteTherapistForm(AdminForm):
     name = StringField(
         _l("Full name"),
         validators=[DataRequired(_l("Enter the therapist's name.")), Length(max=120)],
@@ -44,7 +44,7 @@ ROLE_CHOICES = [
 ]
 
 
-class RoleForm(FlaskForm):
+class RoleForm(AdminForm):
     role = RadioField(
         _l("Role"),
         choices=ROLE_CHOICES,
