@@ -8,6 +8,7 @@ area's Danish (translations/parts/catalog.json), so the test does not wait for t
 from __future__ import annotations
 
 import json
+from email.header import decode_header, make_header
 from pathlib import Path
 from typing import Any
 
@@ -17,13 +18,14 @@ from babel.messages.pofile import read_po
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
+from clinic.auth.models import User
 from clinic.catalog.models import Technique
 from clinic.demo import TECHNIQUES, TECHNIQUES_DA
 from clinic.extensions import db
 from clinic.screening.models import Screening
 from clinic.screening.rules import question
 from tests.integration.test_screening import form_data
-from tests.support import Clinic, Person, post_form
+from tests.support import Clinic, Mailbox, Person, post_form
 
 TRANSLATIONS = Path(__file__).resolve().parents[2] / "translations"
 DANISH = {"Accept-Language": "da"}
@@ -150,3 +152,22 @@ def test_a_screening_answered_in_danish_shows_the_admin_its_danish_questions(
     assert question("pregnancy").text not in review
     assert "These answers were given in Danish." in review
     assert "The answers that triggered this" in review  # the page itself stays English
+
+
+def test_the_urgent_alert_is_written_in_the_admins_language(
+    clinic: Clinic, make_client, mailbox: Mailbox
+):
+    with clinic.app.app_context():
+        admin = db.session.scalar(select(User).where(User.email == "admin@lindring.example"))
+        admin.locale = "da"
+        db.session.commit()
+    client: Person = make_client("ida@example.com", screened=False)
+    post_form(client.web, "/screening/new", form_data(yes=("rf_leg_weakness",)), headers=ENGLISH)
+    [alert] = mailbox.to("admin@lindring.example")
+    assert str(make_header(decode_header(alert["Subject"]))) == (
+        "Haster: en klients helbredsskema skal ses på i dag"
+    )
+    assert Mailbox.body(alert).startswith("Hej Clinic Admin")
+    assert "Åbn helbredsskemaet" in Mailbox.html(alert)
+    # The client still reads their own page in English.
+    assert "Please contact a doctor today" in page(client.web, "/screening", ENGLISH)
