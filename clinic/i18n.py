@@ -1,7 +1,8 @@
 """Danish and English: which language a request is answered in, and the switch that sets it.
 
-The language is the signed-in user's own setting, else the one chosen with the switch in this
-browser's session, else the best match of the browser's Accept-Language, else DEFAULT_LOCALE.
+The JSON API always answers in English. A page: the signed-in user's own setting, else the one
+chosen with the switch in this browser's session, else the best match of the browser's
+Accept-Language, else DEFAULT_LOCALE.
 Message catalogues live in translations/ (the .po files; `make translations` compiles them).
 """
 
@@ -40,6 +41,8 @@ def select_locale() -> str:
     """The language of this request (see the module's docstring for the order)."""
     if not has_request_context():  # a command run from cron: forced per message, else default
         return current_app.config["DEFAULT_LOCALE"]
+    if request.blueprint == "api":
+        return "en"  # programs read the API: its texts and technique names stay English
     if current_user and current_user.is_authenticated and current_user.locale in LOCALES:
         return current_user.locale
     chosen = session.get(SESSION_KEY)

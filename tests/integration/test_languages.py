@@ -93,3 +93,10 @@ def test_the_switch_needs_its_token(app, client, make_user):
     response = client.post("/language", data={"locale": "da", "next": "/"})
     assert response.status_code == 400
     assert stored_locale(app, "maja@example.com") is None
+
+
+def test_the_api_answers_in_english_whatever_the_browser_asks(client, demo):
+    page = client.get("/techniques", headers=DANISH).get_data(as_text=True)
+    assert "Sportsmassage" in page  # the page is Danish
+    names = {t["name"] for t in client.get("/api/v1/techniques", headers=DANISH).get_json()}
+    assert "Sports massage" in names and "Sportsmassage" not in names
