@@ -15,7 +15,13 @@ from sqlalchemy import select, update
 from clinic.auth.models import User
 from clinic.booking.attendance import needs_missed_sessions_review
 from clinic.booking.availability import search_slots
-from clinic.booking.models import LIVE, REVIEW_CANCEL_REASON, Booking, BookingStatus
+from clinic.booking.models import (
+    EXPIRY_CANCEL_REASON,
+    LIVE,
+    REVIEW_CANCEL_REASON,
+    Booking,
+    BookingStatus,
+)
 from clinic.booking.operations import (
     BookingError,
     Request,
@@ -295,7 +301,7 @@ def reschedule(
 
 # A pending booking nobody decided is let go this long before it starts (DESIGN.md).
 PENDING_EXPIRES_BEFORE = timedelta(hours=24)
-EXPIRY_REASON = "held too long without a decision"
+EXPIRY_REASON = EXPIRY_CANCEL_REASON
 
 
 def expire_pending(now: datetime) -> list[Booking]:

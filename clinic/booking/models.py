@@ -22,7 +22,10 @@ from clinic.text import N_
 # shown in the reader's language (Booking.shown_cancel_reason).
 PREVISIT_CANCEL_REASON = N_("After the pre-visit check, free of charge.")
 REVIEW_CANCEL_REASON = N_("Not approved after the screening review.")
-SYSTEM_CANCEL_REASONS = frozenset({PREVISIT_CANCEL_REASON, REVIEW_CANCEL_REASON})
+EXPIRY_CANCEL_REASON = N_("held too long without a decision")
+SYSTEM_CANCEL_REASONS = frozenset(
+    {PREVISIT_CANCEL_REASON, REVIEW_CANCEL_REASON, EXPIRY_CANCEL_REASON}
+)
 
 
 class BookingStatus(enum.StrEnum):

@@ -190,7 +190,7 @@ def series() -> str | Response | tuple[str, int]:
     me = current_user.id
     plan_id = _int_or_none(request.args.get("plan"))
     if req is None:
-        flash("That time could not be read. Please pick one from the list.", "warning")
+        flash(_("That time could not be read. Please pick one from the list."), "warning")
         return redirect(url_for("booking.search"))
     timezone = current_app.config["CLINIC_TIMEZONE"]
     zone = ZoneInfo(timezone)
