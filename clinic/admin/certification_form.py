@@ -11,9 +11,10 @@ from wtforms import DateField, SelectField, StringField, SubmitField
 from wtforms.validators import DataRequired, InputRequired, Length, ValidationError
 
 from clinic.admin.forms import AdminForm
+from clinic.admin.reports import technique_names
 from clinic.auth.models import User
 from clinic.catalog.certifications import CertificationData
-from clinic.catalog.models import Certification, Technique, Therapist
+from clinic.catalog.models import Certification, Therapist
 from clinic.extensions import db
 
 BAD_DATE = _l("Enter a date as YYYY-MM-DD.")
@@ -61,12 +62,13 @@ class CertificationForm(AdminForm):
             tid: name if active else _("%(name)s (deactivated)", name=name)
             for tid, name, active in therapists
         }
-        techniques = db.session.execute(
-            select(Technique.id, Technique.name, Technique.active).order_by(Technique.name)
+        # Named in the reader's language, and ordered by that name.
+        techniques = sorted(
+            (name.casefold(), tid, name, active) for tid, name, active in technique_names()
         )
         self.technique.choices = {
             tid: name if active else _("%(name)s (not offered)", name=name)
-            for tid, name, active in techniques
+            for _key, tid, name, active in techniques
         }
 
     @classmethod
