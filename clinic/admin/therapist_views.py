@@ -25,6 +25,7 @@ from clinic.booking.staffing import future_bookings_of
 from clinic.catalog import staffing
 from clinic.catalog.models import Certification, Therapist
 from clinic.extensions import db
+from clinic.i18n import speaking
 from clinic.notify.outbox import queue_email, render_email
 
 
@@ -55,14 +56,15 @@ def _therapist(therapist_id: int) -> Therapist:
 
 
 def _send_invitation(user: User) -> None:
-    """Queue the e-mail with the link to choose a password (sent after the commit)."""
-    text, html = render_email(
-        "auth/email/invitation",
-        user=user,
-        link=url_for("auth.accept_invitation", token=make_invitation_token(user), _external=True),
-        days=max_age() // 86400,
-    )
-    queue_email(user.email, "You are invited to Lindring: choose your password", text, html)
+    """Queue the e-mail with the link to choose a password (sent after the commit), in the
+    invited person's language (the clinic's default: they have chosen none yet)."""
+    link = url_for("auth.accept_invitation", token=make_invitation_token(user), _external=True)
+    with speaking(user):
+        text, html = render_email(
+            "auth/email/invitation", user=user, link=link, days=max_age() // 86400
+        )
+        subject = _("You are invited to Lindring: choose your password")
+    queue_email(user.email, subject, text, html)
 
 
 @bp.route("/therapists/invite", methods=["GET", "POST"])

@@ -62,7 +62,7 @@ def _time_field(label: str) -> TimeField:
 
 def _usable_day(form: Any, field: DateField) -> None:
     if field.data and not usable_day(field.data):
-        raise ValidationError(DAY_RANGE_MESSAGE)
+        raise ValidationError(_(DAY_RANGE_MESSAGE))
 
 
 def _date_field(label: str, **kwargs: Any) -> DateField:
