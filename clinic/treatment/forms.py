@@ -4,52 +4,53 @@ from __future__ import annotations
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_babel.speaklater import LazyString
 from flask_wtf import FlaskForm
 from wtforms import SelectField, SubmitField, TextAreaField
 from wtforms.validators import Length, ValidationError
 
 from clinic.booking.series import EVERY_CHOICES, MAX_COUNT, MIN_COUNT, every_labels
+from clinic.text import N_
 
 NO_PLAN = ""
 
-# One-click starting points for the aftercare advice: (button label, the text it adds).
-SNIPPETS: dict[str, tuple[LazyString, LazyString]] = {
+# One-click starting points for the aftercare advice: (button label, the text it adds), in
+# English; translated where they are shown and added (treatment/edit.html, views.edit).
+SNIPPETS: dict[str, tuple[str, str]] = {
     "stretch": (
-        _l("Gentle stretching"),
-        _l(
+        N_("Gentle stretching"),
+        N_(
             "Stretch gently twice a day: ease into each stretch, hold it for 20 to 30 seconds "
             "while you breathe calmly, and stop before it hurts."
         ),
     ),
     "heat": (
-        _l("Heat"),
-        _l(
+        N_("Heat"),
+        N_(
             "Warmth loosens tight muscles: a heat pad or a warm towel on the area for about "
             "15 minutes, once or twice a day. No heat on anything swollen."
         ),
     ),
     "cold": (
-        _l("Cold for swelling"),
-        _l(
+        N_("Cold for swelling"),
+        N_(
             "If it swells or aches sharply, a cold pack wrapped in a thin cloth for 10 to 15 "
             "minutes at a time helps. Never put ice straight on the skin."
         ),
     ),
     "move": (
-        _l("Keep moving"),
-        _l(
+        N_("Keep moving"),
+        N_(
             "Keep moving: short, easy walks, and get up from your chair every half hour. Long rest "
             "in bed tends to make a sore back stiffer."
         ),
     ),
     "water": (
-        _l("Water and rest"),
-        _l("Drink a little more water than usual today and take the rest of the day calmly."),
+        N_("Water and rest"),
+        N_("Drink a little more water than usual today and take the rest of the day calmly."),
     ),
     "return": (
-        _l("Come back in 2 weeks"),
-        _l("Come back in about 2 weeks, so that we can see how your back has responded."),
+        N_("Come back in 2 weeks"),
+        N_("Come back in about 2 weeks, so that we can see how your back has responded."),
     ),
 }
 

@@ -170,7 +170,8 @@ def edit(booking_id: int) -> str | Response | tuple[str, int]:
         # A starting point is added to the text and shown again, unsaved, to be edited.
         _label, snippet = SNIPPETS[request.form["add"]]
         typed = (form.aftercare.data or "").rstrip()
-        form.aftercare.data = f"{typed}\n{snippet}" if typed else str(snippet)
+        snippet = _(snippet)
+        form.aftercare.data = f"{typed}\n{snippet}" if typed else snippet
     elif form.validate_on_submit():
         first = note is None or not (note.aftercare or note.has_plan)
         try:
