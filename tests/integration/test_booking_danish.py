@@ -2,22 +2,14 @@
 the confirmation in Danish, with the date and the price written the Danish way, while the
 therapist, whose language is English, gets theirs in English.
 
-The Danish comes from the catalogue as `make translations` compiles it, with this area's part
-(translations/parts/booking.json) laid over it, so the test does not wait for the parts to be
-merged into messages.po.
+The Danish comes from the catalogue as `make translations` compiles it.
 """
 
 from __future__ import annotations
 
-import json
 from email.header import decode_header, make_header
 from email.message import Message
-from pathlib import Path
-from typing import Any
 
-import pytest
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
 from sqlalchemy import update
 
 from clinic.auth.models import User
@@ -25,29 +17,8 @@ from clinic.extensions import db
 from tests.integration.test_booking import book, flashed, params
 from tests.support import MONDAY, Clinic, Mailbox, Person, local
 
-ROOT = Path(__file__).resolve().parents[2]
-PO = ROOT / "translations" / "da" / "LC_MESSAGES" / "messages.po"
-PART = ROOT / "translations" / "parts" / "booking.json"
-
 # Monday 29 March 2027, the day after the clocks go forward: 09:00 CEST is 07:00 UTC.
 MONDAY_29_AT_9 = local(MONDAY.replace(day=29), "09:00")
-
-
-@pytest.fixture
-def app_config(app_config: dict[str, Any], tmp_path: Path) -> dict[str, Any]:
-    """The app reads its Danish from a catalogue compiled here (see the module's docstring)."""
-    with PO.open("rb") as handle:
-        catalogue = read_po(handle, locale="da")
-    for msgid, danish in json.loads(PART.read_text(encoding="utf-8")).items():
-        if isinstance(danish, list):  # a plural: looked up by its singular, so either id does
-            catalogue.add((msgid, msgid), tuple(danish))
-        else:
-            catalogue.add(msgid, danish)
-    compiled = tmp_path / "da" / "LC_MESSAGES"
-    compiled.mkdir(parents=True)
-    with (compiled / "messages.mo").open("wb") as handle:
-        write_mo(handle, catalogue)
-    return {**app_config, "BABEL_TRANSLATION_DIRECTORIES": str(tmp_path)}
 
 
 def set_locale(clinic: Clinic, email: str, locale: str) -> None:

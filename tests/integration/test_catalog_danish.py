@@ -1,20 +1,11 @@
 """The catalogue and the screening in Danish: techniques' own Danish texts, the admin's Danish
 fields, and a screening shown in the language it was answered in.
-
-The app reads a catalogue compiled here from translations/da (what is merged so far) and this
-area's Danish (translations/parts/catalog.json), so the test does not wait for the merge.
 """
 
 from __future__ import annotations
 
-import json
 from email.header import decode_header, make_header
-from pathlib import Path
-from typing import Any
 
-import pytest
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
@@ -27,32 +18,8 @@ from clinic.screening.rules import question
 from tests.integration.test_screening import form_data
 from tests.support import Clinic, Mailbox, Person, post_form
 
-TRANSLATIONS = Path(__file__).resolve().parents[2] / "translations"
 DANISH = {"Accept-Language": "da"}
 ENGLISH = {"Accept-Language": "en"}
-
-
-@pytest.fixture(scope="module")
-def catalogue_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    with (TRANSLATIONS / "da" / "LC_MESSAGES" / "messages.po").open("rb") as handle:
-        catalogue = read_po(handle, locale="da")
-    part = json.loads((TRANSLATIONS / "parts" / "catalog.json").read_text(encoding="utf-8"))
-    for msgid, danish in part.items():
-        if catalogue.get(msgid) is None:
-            # A plural is looked up by its singular alone: the id's plural half is not read.
-            plural = isinstance(danish, list)
-            catalogue.add((msgid, msgid) if plural else msgid, tuple(danish) if plural else danish)
-    root = tmp_path_factory.mktemp("translations")
-    target = root / "da" / "LC_MESSAGES"
-    target.mkdir(parents=True)
-    with (target / "messages.mo").open("wb") as handle:
-        write_mo(handle, catalogue)
-    return root
-
-
-@pytest.fixture
-def app_config(app_config: dict[str, Any], catalogue_dir: Path) -> dict[str, Any]:
-    return {**app_config, "BABEL_TRANSLATION_DIRECTORIES": str(catalogue_dir)}
 
 
 def page(web: FlaskClient, url: str, headers: dict[str, str]) -> str:
