@@ -13,6 +13,7 @@ from flask_login import current_user, login_required, login_user
 
 from clinic.auth.models import Role, User
 from clinic.extensions import db, login_manager
+from clinic.i18n import LOCALES, SESSION_KEY
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -56,8 +57,15 @@ def is_safe_next(target: str | None) -> bool:
 
 
 def start_session(user: User) -> None:
-    """Log the user in with a fresh session: nothing from before it (a planted id) survives."""
+    """Log the user in with a fresh session: nothing from before it (a planted id) survives,
+    except the language chosen with the switch, which becomes the account's if it has none."""
+    chosen = session.get(SESSION_KEY)
     session.clear()
+    if chosen in LOCALES:
+        session[SESSION_KEY] = chosen
+        if user.locale is None:
+            user.locale = chosen
+            db.session.commit()
     login_user(user)
 
 

@@ -100,3 +100,11 @@ def test_the_api_answers_in_english_whatever_the_browser_asks(client, demo):
     assert "Sportsmassage" in page  # the page is Danish
     names = {t["name"] for t in client.get("/api/v1/techniques", headers=DANISH).get_json()}
     assert "Sports massage" in names and "Sportsmassage" not in names
+
+
+def test_a_language_chosen_before_logging_in_survives_the_fresh_session(app, client, make_user):
+    make_user(email="maja@example.com")
+    switch(client, "da", next_url="/login")
+    login(client, "maja@example.com")
+    assert html_lang(client.get("/")) == "da"
+    assert stored_locale(app, "maja@example.com") == "da"  # it is the account's now
