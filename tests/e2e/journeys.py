@@ -19,7 +19,7 @@ from playwright.sync_api import Locator, Page, expect
 from clinic.auth.models import User
 from clinic.clock import utcnow
 from tests.conftest import today
-from tests.e2e.conftest import PHONE
+from tests.e2e.conftest import DESKTOP, PHONE
 from tests.support import CPH, TEST_PASSWORD, Mailbox, screen
 
 Screenshot = Callable[..., Path]  # (page, name, *, full_page=True)
@@ -29,18 +29,42 @@ Screenshot = Callable[..., Path]  # (page, name, *, full_page=True)
 
 
 def nav(page: Page) -> Locator:
-    return page.get_by_role("navigation", name="Main")
+    """The main menu, named in the page's language."""
+    return page.get_by_role("navigation", name=re.compile(r"^(Main|Hovedmenu)$"))
 
 
 def open_phone_menu(page: Page) -> None:
-    """Tap the menu button and wait until the menu has finished opening.
+    """Tap (or, without a touch screen, click) the menu button and wait until the menu has
+    finished opening.
 
     Bootstrap's script (at the end of the page) must have run first: a tap before it has
     attached its handlers does nothing, which a busy machine showed after a login.
     """
     page.wait_for_function("() => window.bootstrap !== undefined")
-    page.get_by_role("button", name="Show the menu").tap()
+    button = page.locator(".navbar-toggler")
+    if page.evaluate("'ontouchstart' in window"):
+        button.tap()
+    else:
+        button.click()
     expect(page.locator("#nav-main")).to_have_class(re.compile(r"(^|\s)show(\s|$)"))
+
+
+def menu(page: Page) -> Locator:
+    """The main menu, opened first when it is folded behind its button (on a phone)."""
+    # Only the style sheet hides the button on a wide window: wait until it has arrived.
+    page.wait_for_load_state("load")
+    folded = page.locator(".navbar-toggler").is_visible()
+    if folded and "show" not in (page.locator("#nav-main").get_attribute("class") or "").split():
+        open_phone_menu(page)
+    return nav(page)
+
+
+# The journeys that run at both sizes take `size`; `use_size` sets the window to it.
+SIZES = ("desktop", "phone")
+
+
+def use_size(page: Page, size: str) -> None:
+    page.set_viewport_size(PHONE if size == "phone" else DESKTOP)
 
 
 def flash(page: Page) -> Locator:
@@ -87,9 +111,9 @@ def log_in(page: Page, email: str, password: str = TEST_PASSWORD) -> None:
 
 def log_out(page: Page) -> None:
     """Log out from the menu and see that it worked."""
-    nav(page).get_by_role("button", name="Log out").click()
+    menu(page).get_by_role("button", name="Log out").click()
     expect(flash(page)).to_contain_text("You are logged out.")
-    expect(nav(page).get_by_role("link", name="Log in", exact=True)).to_be_visible()
+    expect(menu(page).get_by_role("link", name="Log in", exact=True)).to_be_visible()
 
 
 def wait_for_mail(

@@ -7,6 +7,7 @@ import json
 from collections.abc import Callable
 
 import pyotp
+import pytest
 from flask import Flask
 from playwright.sync_api import Page, expect
 from sqlalchemy import select
@@ -14,13 +15,17 @@ from sqlalchemy import select
 from clinic.auth.models import User
 from clinic.extensions import db
 from tests.e2e.journeys import (
+    SIZES,
     Screenshot,
+    fits_the_phone,
     flash,
     log_in,
     log_out,
+    menu,
     path_is,
     screened_client,
     submit_login,
+    use_size,
 )
 from tests.support import TEST_PASSWORD
 
@@ -72,7 +77,9 @@ def test_a_client_sets_up_two_factor_sign_in_and_logs_in_with_a_recovery_code(
     expect(page.get_by_text("You have 9 unused recovery codes.")).to_be_visible()
 
 
+@pytest.mark.parametrize("size", SIZES)
 def test_a_client_downloads_their_data_then_deletes_their_account(
+    size: str,
     page: Page,
     live_server: str,
     app: Flask,
@@ -81,8 +88,9 @@ def test_a_client_downloads_their_data_then_deletes_their_account(
     screenshot: Screenshot,
 ) -> None:
     user = screened_client(app, make_user, EMAIL)
+    use_size(page, size)
     log_in(page, EMAIL)
-    page.goto("/account")
+    menu(page).get_by_role("link", name="Maja Lund").click()  # the account, by name
     page.get_by_role("link", name="Download your data").click()
     with page.expect_download() as download:
         page.get_by_role("button", name="Download my data (JSON)").click()
@@ -97,7 +105,10 @@ def test_a_client_downloads_their_data_then_deletes_their_account(
     expect(page.locator("#form-errors")).to_be_visible()
     with app.app_context():
         assert db.session.get(User, user.id).erased_at is None  # nothing changed
-    screenshot(page, "delete-account")
+    if size == "phone":
+        fits_the_phone(page)
+    else:
+        screenshot(page, "delete-account")
 
     page.get_by_label("Your password").fill(TEST_PASSWORD)
     page.get_by_label("I understand").check()

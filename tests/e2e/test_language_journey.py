@@ -7,19 +7,24 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+import pytest
 from flask import Flask
-from playwright.sync_api import Locator, Page, expect
+from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
 from clinic.auth.models import User
 from clinic.extensions import db
 from tests.e2e.journeys import (
+    SIZES,
     Screenshot,
     a_few_days_ahead,
     booking_url,
+    fits_the_phone,
     flash,
+    menu,
     path_is,
     screened_client,
+    use_size,
 )
 from tests.e2e.test_accessibility import violations
 from tests.support import TEST_PASSWORD
@@ -29,12 +34,9 @@ DANISH_MONTHS = (
 )
 
 
-def menu(page: Page) -> Locator:
-    """The main menu, named in the page's language."""
-    return page.get_by_role("navigation", name=re.compile(r"^(Main|Hovedmenu)$"))
-
-
+@pytest.mark.parametrize("size", SIZES)
 def test_a_client_switches_to_danish_and_books_in_danish(
+    size: str,
     page: Page,
     live_server: str,
     app: Flask,
@@ -43,6 +45,7 @@ def test_a_client_switches_to_danish_and_books_in_danish(
     screenshot: Screenshot,
 ) -> None:
     screened_client(app, make_user, "maja@example.com")
+    use_size(page, size)
     page.goto("/techniques")
     expect(page.locator("html")).to_have_attribute("lang", "en")
     expect(page.get_by_role("heading", level=1)).to_have_text("Techniques")
@@ -87,7 +90,9 @@ def test_a_client_switches_to_danish_and_books_in_danish(
     expect(main).to_contain_text(re.compile(r"\d+ kr\."))
     expect(main).to_contain_text(re.compile(rf"\d+\. ({DANISH_MONTHS}) \d{{4}} kl\. \d\d:\d\d"))
     assert violations(page) == []
-    screenshot(page, "booking-danish")
+    if size == "phone":
+        fits_the_phone(page)
+    screenshot(page, f"booking-danish{'-phone' if size == 'phone' else ''}")
 
     menu(page).get_by_role("button", name="English").click()
     expect(page.locator("html")).to_have_attribute("lang", "en")

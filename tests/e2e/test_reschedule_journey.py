@@ -11,6 +11,7 @@ import re
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
+import pytest
 from flask import Flask
 from playwright.sync_api import Locator, Page, expect
 from sqlalchemy import func, select
@@ -23,17 +24,20 @@ from clinic.clock import utcnow
 from clinic.extensions import db
 from clinic.templating import format_date, format_local_datetime
 from tests.e2e.journeys import (
+    SIZES,
     Screenshot,
     a_few_days_ahead,
     booking_url,
     clinic_time,
     first_free_time,
+    fits_the_phone,
     flash,
     log_in,
-    nav,
+    menu,
     path_is,
     screened_client,
     search_sports_massage_90,
+    use_size,
     wait_for_mail,
 )
 from tests.support import Mailbox
@@ -91,7 +95,9 @@ def expected_claims(booking: Booking, start: datetime) -> set[tuple[str, int, da
 # --- moving a booking -----------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("size", SIZES)
 def test_client_moves_a_booking_to_another_free_time(
+    size: str,
     page: Page,
     live_server: str,
     app: Flask,
@@ -101,10 +107,11 @@ def test_client_moves_a_booking_to_another_free_time(
     screenshot: Screenshot,
 ) -> None:
     client = screened_client(app, make_user, "maja@example.com")
+    use_size(page, size)
     log_in(page, "maja@example.com")
 
     # Book a sports massage a few days ahead, as in test_booking_journeys.py.
-    nav(page).get_by_role("link", name="Book", exact=True).click()
+    menu(page).get_by_role("link", name="Book", exact=True).click()
     search_sports_massage_90(page, a_few_days_ahead())
     slot, old_start, therapist = first_free_time(page)
     slot.click()
@@ -130,7 +137,10 @@ def test_client_moves_a_booking_to_another_free_time(
     assert times, "no free times offered to move to"
     assert {name for _, name, _ in times} == {therapist}
     assert old_start not in {start for start, _, _ in times}  # it is the booking's own time
-    screenshot(page, "reschedule")
+    if size == "phone":
+        fits_the_phone(page)
+    else:
+        screenshot(page, "reschedule")
 
     # Another day, past the cut-off, so the moved booking can still be changed afterwards.
     later_than = clinic_time(utcnow()) + timedelta(hours=25)
@@ -185,7 +195,7 @@ def test_client_moves_a_booking_to_another_free_time(
     assert subjects == ["New session booked", "A session has moved"]
 
     # The old time is free again with that therapist; the new one is taken.
-    nav(page).get_by_role("link", name="Book", exact=True).click()
+    menu(page).get_by_role("link", name="Book", exact=True).click()
     search_sports_massage_90(page, min(old_start.date(), new_start.date()))
     page.get_by_label("Therapist").select_option(label=therapist)
     page.get_by_role("button", name="Show free times").click()
