@@ -49,7 +49,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
 
 def register_extensions(app: Flask) -> None:
-    from clinic import database, i18n, ratelimits, secret_links
+    from clinic import assets, database, i18n, ratelimits, secret_links
     from clinic.notify import outbox
 
     secret_links.install_log_filter()
@@ -59,6 +59,7 @@ def register_extensions(app: Flask) -> None:
     bootstrap.init_app(app)
     mail.init_app(app)
     i18n.init_app(app)
+    assets.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message = _l("Please log in to see that page.")

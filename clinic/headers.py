@@ -40,7 +40,13 @@ def in_private_area(path: str) -> bool:
     return any(path == area or path.startswith(area + "/") for area in PRIVATE_AREAS)
 
 
+# Files that are the same for everyone: a logged-in browser may keep them too.
+SHARED_FILES = ("/assets/", "/static/", "/bootstrap/static/")
+
+
 def _private(path: str) -> bool:
+    if path.startswith(SHARED_FILES):
+        return False
     return _logged_in() or in_private_area(path)
 
 

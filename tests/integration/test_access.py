@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import select
 
+from clinic.assets import asset_url
 from clinic.catalog.models import Therapist
 from clinic.extensions import db
 from tests.support import csrf_token_from, login, post_form
@@ -247,6 +248,8 @@ ROUTES: dict[str, tuple[str, dict]] = {
     "healthz": ("/healthz", EVERYONE),
     "static": ("/static/css/lindring.css", EVERYONE),
     "bootstrap.static": ("/bootstrap/static/css/bootstrap.min.css", EVERYONE),
+    # The pages' files under their content's hash ({asset}: the style sheet's current name).
+    "assets.file": ("{asset}", EVERYONE),
 }
 
 
@@ -277,7 +280,10 @@ def visitors(app, demo, make_user, make_therapist):
     login(clients["therapist_x"], "x@example.com")
     login(clients["therapist_y"], "y@example.com")
     login(clients["admin"], "admin@lindring.example", "demo-password")
-    return clients, {"therapist_x": x.id, "screening_a": screening_a, "booking_a": booking_a}
+    with app.test_request_context():
+        asset = asset_url("css/lindring.css")
+    ids = {"therapist_x": x.id, "screening_a": screening_a, "booking_a": booking_a}
+    return clients, ids | {"asset": asset}
 
 
 def make_booking_row(client_id: int, therapist_id: int, start: datetime | None = None) -> int:

@@ -301,6 +301,7 @@ PUBLIC_ENDPOINTS = {
     "catalog.therapist",
     "static",
     "bootstrap.static",
+    "assets.file",
     "healthz",
     "i18n.switch",  # answers only a redirect; it holds nothing personal
 }
