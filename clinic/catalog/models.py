@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 from datetime import date
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import JSON, CheckConstraint, Enum, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.ext.hybrid import hybrid_property
@@ -34,6 +34,22 @@ def _shown_locale() -> str | None:
 
     locale = get_locale()  # None outside the app (a pure test): English
     return locale.language if locale is not None else None
+
+
+def _translated(field: str) -> hybrid_property:
+    """A TRANSLATED text as an attribute: read in the request's language (Technique.text),
+    written to the English column, and the English column in queries."""
+
+    def read(self: Technique) -> str:
+        return self.text(field)
+
+    def write(self: Technique, value: str) -> None:
+        setattr(self, f"{field}_en", value)
+
+    def column(cls: type[Technique]) -> Any:
+        return getattr(cls, f"{field}_en")
+
+    return hybrid_property(read, write, expr=column)
 
 
 class Technique(db.Model):
@@ -85,70 +101,11 @@ class Technique(db.Model):
         self.translations = translations  # a new dict, so that the change is saved
 
     # Read in the request's language, written in English, queried on the English column.
-    @hybrid_property
-    def name(self) -> str:
-        return self.text("name")
-
-    @name.inplace.setter
-    def _name_setter(self, value: str) -> None:
-        self.name_en = value
-
-    @name.inplace.expression
-    @classmethod
-    def _name_expression(cls):
-        return cls.name_en
-
-    @hybrid_property
-    def summary(self) -> str:
-        return self.text("summary")
-
-    @summary.inplace.setter
-    def _summary_setter(self, value: str) -> None:
-        self.summary_en = value
-
-    @summary.inplace.expression
-    @classmethod
-    def _summary_expression(cls):
-        return cls.summary_en
-
-    @hybrid_property
-    def description(self) -> str:
-        return self.text("description")
-
-    @description.inplace.setter
-    def _description_setter(self, value: str) -> None:
-        self.description_en = value
-
-    @description.inplace.expression
-    @classmethod
-    def _description_expression(cls):
-        return cls.description_en
-
-    @hybrid_property
-    def helps_with(self) -> str:
-        return self.text("helps_with")
-
-    @helps_with.inplace.setter
-    def _helps_with_setter(self, value: str) -> None:
-        self.helps_with_en = value
-
-    @helps_with.inplace.expression
-    @classmethod
-    def _helps_with_expression(cls):
-        return cls.helps_with_en
-
-    @hybrid_property
-    def not_suitable_for(self) -> str:
-        return self.text("not_suitable_for")
-
-    @not_suitable_for.inplace.setter
-    def _not_suitable_for_setter(self, value: str) -> None:
-        self.not_suitable_for_en = value
-
-    @not_suitable_for.inplace.expression
-    @classmethod
-    def _not_suitable_for_expression(cls):
-        return cls.not_suitable_for_en
+    name = _translated("name")
+    summary = _translated("summary")
+    description = _translated("description")
+    helps_with = _translated("helps_with")
+    not_suitable_for = _translated("not_suitable_for")
 
     @property
     def paragraphs(self) -> list[str]:
