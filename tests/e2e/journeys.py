@@ -67,6 +67,14 @@ def use_size(page: Page, size: str) -> None:
     page.set_viewport_size(PHONE if size == "phone" else DESKTOP)
 
 
+def photograph(screenshot: Screenshot, page: Page, name: str, size: str) -> None:
+    """The README's picture at desktop size; on a phone, see that nothing is wider than it."""
+    if size == "phone":
+        fits_the_phone(page)
+    else:
+        screenshot(page, name)
+
+
 def flash(page: Page) -> Locator:
     return page.locator(".flash-messages")
 

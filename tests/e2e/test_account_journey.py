@@ -17,12 +17,12 @@ from clinic.extensions import db
 from tests.e2e.journeys import (
     SIZES,
     Screenshot,
-    fits_the_phone,
     flash,
     log_in,
     log_out,
     menu,
     path_is,
+    photograph,
     screened_client,
     submit_login,
     use_size,
@@ -105,10 +105,7 @@ def test_a_client_downloads_their_data_then_deletes_their_account(
     expect(page.locator("#form-errors")).to_be_visible()
     with app.app_context():
         assert db.session.get(User, user.id).erased_at is None  # nothing changed
-    if size == "phone":
-        fits_the_phone(page)
-    else:
-        screenshot(page, "delete-account")
+    photograph(screenshot, page, "delete-account", size)
 
     page.get_by_label("Your password").fill(TEST_PASSWORD)
     page.get_by_label("I understand").check()

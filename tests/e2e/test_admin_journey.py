@@ -17,24 +17,16 @@ from tests.conftest import today
 from tests.e2e.journeys import (
     SIZES,
     Screenshot,
-    fits_the_phone,
     flash,
     log_in,
     menu,
     path_is,
+    photograph,
     use_size,
 )
 from tests.support import DEMO_PASSWORD, screen
 
 ADMIN_EMAIL = "admin@lindring.example"
-
-
-def photograph(screenshot: Screenshot, page: Page, name: str, size: str) -> None:
-    """The README's picture at desktop size; on a phone, see that nothing is wider than it."""
-    if size == "phone":
-        fits_the_phone(page)
-    else:
-        screenshot(page, name)
 
 
 @pytest.mark.parametrize("size", SIZES)

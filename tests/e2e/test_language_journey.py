@@ -19,10 +19,10 @@ from tests.e2e.journeys import (
     Screenshot,
     a_few_days_ahead,
     booking_url,
-    fits_the_phone,
     flash,
     menu,
     path_is,
+    photograph,
     screened_client,
     use_size,
 )
@@ -90,9 +90,7 @@ def test_a_client_switches_to_danish_and_books_in_danish(
     expect(main).to_contain_text(re.compile(r"\d+ kr\."))
     expect(main).to_contain_text(re.compile(rf"\d+\. ({DANISH_MONTHS}) \d{{4}} kl\. \d\d:\d\d"))
     assert violations(page) == []
-    if size == "phone":
-        fits_the_phone(page)
-    screenshot(page, f"booking-danish{'-phone' if size == 'phone' else ''}")
+    photograph(screenshot, page, "booking-danish", size)
 
     menu(page).get_by_role("button", name="English").click()
     expect(page.locator("html")).to_have_attribute("lang", "en")

@@ -30,11 +30,11 @@ from tests.e2e.journeys import (
     booking_url,
     clinic_time,
     first_free_time,
-    fits_the_phone,
     flash,
     log_in,
     menu,
     path_is,
+    photograph,
     screened_client,
     search_sports_massage_90,
     use_size,
@@ -137,10 +137,7 @@ def test_client_moves_a_booking_to_another_free_time(
     assert times, "no free times offered to move to"
     assert {name for _, name, _ in times} == {therapist}
     assert old_start not in {start for start, _, _ in times}  # it is the booking's own time
-    if size == "phone":
-        fits_the_phone(page)
-    else:
-        screenshot(page, "reschedule")
+    photograph(screenshot, page, "reschedule", size)
 
     # Another day, past the cut-off, so the moved booking can still be changed afterwards.
     later_than = clinic_time(utcnow()) + timedelta(hours=25)
