@@ -8,8 +8,8 @@ PORT ?= 5000
 
 .PHONY: run test lint format migrate venv system-deps screenshots clean bench audit translations extract-messages
 
-# Debian packages the tests need: Chromium for the browser tests (Playwright drives it).
-SYSTEM_PACKAGES := chromium
+# Debian packages: Chromium for the browser tests (Playwright drives it), wrk for make bench.
+SYSTEM_PACKAGES := chromium wrk
 
 # The virtual environment, rebuilt whenever a requirements file changes.
 $(VENV)/.installed: requirements.txt requirements-dev.txt
@@ -21,7 +21,8 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 venv: $(VENV)/.installed
 
 system-deps:
-	@if command -v chromium >/dev/null 2>&1; then echo "chromium is installed"; else \
+	@if command -v chromium >/dev/null 2>&1 && command -v wrk >/dev/null 2>&1; then \
+		echo "chromium and wrk are installed"; else \
 		$(if $(filter 0,$(shell id -u)),,sudo) apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $(if $(filter 0,$(shell id -u)),,sudo) apt-get install -y -qq $(SYSTEM_PACKAGES); fi
 
@@ -57,11 +58,11 @@ test: $(VENV)/.installed translations
 screenshots: $(VENV)/.installed translations
 	SCREENSHOT_DIR=docs/screenshots $(BIN)/pytest tests/e2e -q
 
-# Time the slot search and check it against the brute-force reference (bench/slots.py);
-# BENCH_DATABASE_URL=postgresql://... runs it on PostgreSQL, BENCH_ARGS passes options.
-bench: $(VENV)/.installed
-	$(BIN)/python -m bench.slots $(BENCH_ARGS)
-	$(BIN)/python -m bench.booking $(BENCH_BOOKING_ARGS)
+# Every benchmark on SQLite and PostgreSQL, one table at the end (bench/__main__.py):
+# the slot search against its reference, and HTTP under gunicorn against a bare route.
+# BENCH_DATABASE_URL names another PostgreSQL server; BENCH_ARGS="--quick" for a short run.
+bench: $(VENV)/.installed translations system-deps
+	$(BIN)/python -m bench $(BENCH_ARGS)
 
 # Known vulnerabilities in every package installed from the pinned requirements (the venv's
 # own packages, dependencies of dependencies included), from the OSV database.

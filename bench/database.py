@@ -12,14 +12,18 @@ from tests.conftest import FAST_HASH
 from tests.support import fresh_postgres_database
 
 
+def postgres_server() -> str | None:
+    """The PostgreSQL server the benchmarks make their databases on, if one is named."""
+    return os.environ.get("BENCH_DATABASE_URL") or None
+
+
 @contextmanager
-def fresh_database() -> Iterator[tuple[str, str]]:
+def fresh_database(server: str | None) -> Iterator[tuple[str, str]]:
     """Yield (url, label) of an empty database that is thrown away afterwards.
 
-    SQLite in a temporary folder, or a new database on the PostgreSQL server of
-    BENCH_DATABASE_URL.
+    SQLite in a temporary folder, or, given a server's URL, a new database on that PostgreSQL
+    server.
     """
-    server = os.environ.get("BENCH_DATABASE_URL")
     if server:
         with fresh_postgres_database(server, f"lindring_bench_{os.getpid()}") as url:
             yield url, "PostgreSQL"

@@ -17,9 +17,9 @@ No time is asserted: figures depend on the machine. The only failure is a disagr
 engine and reference (or a search whose answer changes when rows outside its range are added).
 
     make bench
-    BENCH_DATABASE_URL=postgresql://root@127.0.0.1/test make bench
-    make bench BENCH_ARGS="--analyze --profile"
-    .venv/bin/python -m bench.slots --bookings 200000 --repeats 5
+    .venv/bin/python -m bench.slots
+    BENCH_DATABASE_URL=postgresql://root@127.0.0.1/test .venv/bin/python -m bench.slots
+    .venv/bin/python -m bench.slots --analyze --profile --bookings 200000 --repeats 5
 """
 
 from __future__ import annotations
@@ -45,7 +45,8 @@ from flask_migrate import upgrade
 from sqlalchemy import Table, create_engine, event, func, insert, select, text
 from sqlalchemy.pool import NullPool
 
-from bench.database import bench_config, fresh_database
+from bench.database import bench_config, fresh_database, postgres_server
+from bench.table import Row, render, size
 from clinic import clock, create_app
 from clinic.auth.models import Role, User
 from clinic.booking import availability
@@ -600,36 +601,11 @@ def describe(label: str, m: Measurement, repeats: int) -> None:
     )
 
 
-def print_table(rows: Sequence[tuple[str, str, str, str]]) -> None:
-    header = ("measure", "figure", "baseline", "ratio")
-    widths = [max(len(row[i]) for row in (header, *rows)) for i in range(4)]
-
-    def line(cells: Sequence[str]) -> str:
-        padded = [
-            cell.ljust(width) if i == 0 else cell.rjust(width)
-            for i, (cell, width) in enumerate(zip(cells, widths, strict=True))
-        ]
-        return "| " + " | ".join(padded) + " |"
-
-    print(line(header))
-    print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
-    for row in rows:
-        print(line(row))
-
-
 # --- the run ------------------------------------------------------------------------------
 
 
-def size(rows: int) -> str:
-    """1,000,000 as "1M", 10,000 as "10k": short labels for the table."""
-    if rows >= 1_000_000 and rows % 100_000 == 0:
-        return f"{rows / 1_000_000:g}M"
-    if rows >= 1_000 and rows % 100 == 0:
-        return f"{rows / 1_000:g}k"
-    return f"{rows:,}"
-
-
-def run(args: argparse.Namespace, label: str) -> None:
+def run(args: argparse.Namespace, label: str) -> list[Row]:
+    """Build the clinic, measure, grow the table, measure again; the rows for the table."""
     rng = random.Random(SEED)  # noqa: S311 (repeatable data, not secrets)
     log = StatementLog()
     event.listen(db.engine, "before_cursor_execute", log)
@@ -705,56 +681,76 @@ def run(args: argparse.Namespace, label: str) -> None:
         print(f"\ncProfile of one search at {large_rows:,} rows:")
         print(profile_search(clinic, log))
 
-    search = f"{base.median_ms:.1f} (search)"
+    search = f"{base.median_ms:.1f} ms (search)"
     small_label, large_label = size(small_rows), size(large_rows)
-    print(f"\nResults ({label}, {stats_note} after growing the table):\n")
-    print_table(
-        [
-            (
-                f"slot search, {DAYS} days x {THERAPISTS} therapists (median ms)",
-                f"{base.median_ms:.1f}",
-                "",
-                "",
-            ),
-            (
-                "engine alone: find_slots on the loader's inputs (median ms)",
-                f"{engine_ms:.1f}",
-                search,
-                f"{engine_ms / base.median_ms:.2f}",
-            ),
-            (
-                f"brute-force reference (ms, median of {args.reference_runs})",
-                f"{reference_ms:,.0f}",
-                search,
-                f"{reference_ms / base.median_ms:,.0f}x",
-            ),
-            ("slots found: engine / reference", f"{len(base.slots):,}", f"{len(found):,}", "same"),
-            (
-                f"search with {small_label} bookings (median ms)",
-                f"{small.median_ms:.1f}",
-                search,
-                f"{small.median_ms / base.median_ms:.2f}",
-            ),
-            (
-                f"search with {large_label} bookings (median ms)",
-                f"{large.median_ms:.1f}",
-                f"{small.median_ms:.1f} ({small_label})",
-                f"{large.median_ms / small.median_ms:.2f}",
-            ),
-            (
-                f"SQL statements per search ({small_label} / {large_label})",
-                f"{small.statements} / {large.statements}",
-                f"{base.statements} (search)",
-                "same" if base.statements == small.statements == large.statements else "CHANGED",
-            ),
-            (
-                f"bulk insert of {inserted:,} history rows (s)",
-                f"{insert_s:.1f}",
-                "",
-                f"{inserted / insert_s:,.0f} rows/s",
-            ),
-        ]
-    )
+    base_label = size(clinic.range_bookings)
+    print(f"\nSlot search on {label}: {stats_note} after growing the table.")
+    return [
+        Row(
+            f"slot search, {DAYS} days x {THERAPISTS} therapists (median)",
+            label,
+            base_label,
+            f"{base.median_ms:.1f} ms",
+            "",
+            "",
+        ),
+        Row(
+            "  engine alone: find_slots on the loader's inputs",
+            label,
+            base_label,
+            f"{engine_ms:.1f} ms",
+            search,
+            f"{engine_ms / base.median_ms:.2f}",
+        ),
+        Row(
+            f"  brute-force reference (median of {args.reference_runs})",
+            label,
+            base_label,
+            f"{reference_ms:,.0f} ms",
+            search,
+            f"{reference_ms / base.median_ms:,.0f}x",
+        ),
+        Row(
+            "  slots found: engine / reference",
+            label,
+            base_label,
+            f"{len(base.slots):,}",
+            f"{len(found):,}",
+            "same",
+        ),
+        Row(
+            "slot search with history (median)",
+            label,
+            small_label,
+            f"{small.median_ms:.1f} ms",
+            search,
+            f"{small.median_ms / base.median_ms:.2f}",
+        ),
+        Row(
+            "slot search with history (median)",
+            label,
+            large_label,
+            f"{large.median_ms:.1f} ms",
+            f"{small.median_ms:.1f} ms ({small_label})",
+            f"{large.median_ms / small.median_ms:.2f}",
+        ),
+        Row(
+            "  SQL statements per search",
+            label,
+            f"{small_label} / {large_label}",
+            f"{small.statements} / {large.statements}",
+            f"{base.statements} (search)",
+            "same" if base.statements == small.statements == large.statements else "CHANGED",
+        ),
+        Row(
+            "bulk insert of history rows",
+            label,
+            large_label,
+            f"{inserted:,} in {insert_s:.1f} s",
+            "",
+            f"{inserted / insert_s:,.0f} rows/s",
+        ),
+    ]
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -790,18 +786,25 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def main(argv: Sequence[str] | None = None) -> None:
-    args = parse_args(argv)
-    started = perf_counter()
+def measure(args: argparse.Namespace, server: str | None) -> list[Row]:
+    """The whole benchmark on a fresh database (SQLite, or one on `server`); the table's rows."""
     # Fixed clock: the same "now" every run, so the same slots and figures to compare.
-    with fresh_database() as (url, label), mock.patch.object(clock, "utcnow", lambda: NOW):
+    with fresh_database(server) as (url, label), mock.patch.object(clock, "utcnow", lambda: NOW):
         app = create_app(bench_config(url))
         with app.app_context():
             try:
-                run(args, label)
+                return run(args, label)
             finally:
                 db.session.remove()
                 db.engine.dispose()
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = parse_args(argv)
+    started = perf_counter()
+    rows = measure(args, postgres_server())
+    print()
+    print(render(rows))
     print(f"\nWhole run: {perf_counter() - started:.0f} s")
 
 

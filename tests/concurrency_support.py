@@ -1,6 +1,6 @@
 """Driving a real gunicorn server: start and stop it, talk HTTP to it, fire requests at once.
 
-Used by tests/integration/test_concurrency.py and bench/booking.py. Everything here talks to
+Used by tests/integration/test_concurrency.py and bench/http.py. Everything here talks to
 127.0.0.1 only, with the standard library's http.client: no third-party HTTP client needed.
 
 Two ways to book are supported, because the guarantee must hold for both: the JSON API
