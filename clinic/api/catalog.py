@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from clinic import clock
-from clinic.api import ApiError, clinic_time
+from clinic.api import ApiError, clinic_times
 from clinic.api.views import bp
 from clinic.auth.models import User
 from clinic.booking.availability import search_slots
@@ -153,12 +153,13 @@ def slots() -> Response:
             therapist_id=therapist_id,
             policy=policy,
         ).slots
+    write = clinic_times()
     return jsonify(
         timezone=timezone,
         slots=[
             {
-                "start": clinic_time(s.start),
-                "end": clinic_time(s.end),
+                "start": write(s.start),
+                "end": write(s.end),
                 "therapist_id": s.therapist_id,
             }
             for s in found

@@ -8,6 +8,7 @@ the bookings in range, and the rooms. Time off and busy time block a therapist w
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -44,12 +45,17 @@ class SlotSearch:
     slots: list[Slot]
     therapist_names: dict[int, str]
 
-    def by_day(self) -> list[tuple[date, list[tuple[str, list[Slot]]]]]:
-        """The slots grouped by local day, then by therapist name; days without slots left out."""
+    def by_day(
+        self, link: Callable[[Slot], str]
+    ) -> list[tuple[date, list[tuple[str, list[ShownSlot]]]]]:
+        """The slots as a page lists them, grouped by local day, then by therapist name (days
+        without slots left out); `link` gives each slot's address."""
         zone = ZoneInfo(self.timezone)
-        days: dict[date, dict[int, list[Slot]]] = defaultdict(lambda: defaultdict(list))
+        days: dict[date, dict[int, list[ShownSlot]]] = defaultdict(lambda: defaultdict(list))
         for slot in self.slots:
-            days[slot.start.astimezone(zone).date()][slot.therapist_id].append(slot)
+            local = slot.start.astimezone(zone)
+            shown = ShownSlot(link(slot), slot.start.isoformat(), f"{local:%H:%M}")
+            days[local.date()][slot.therapist_id].append(shown)
         return [
             (
                 day,
@@ -60,6 +66,16 @@ class SlotSearch:
             )
             for day in sorted(days)
         ]
+
+
+@dataclass(frozen=True)
+class ShownSlot:
+    """A free time as a page shows it, every text made before the template runs: a page of
+    two weeks may hold thousands, and each call from a template costs more than the text."""
+
+    href: str
+    instant: str  # ISO 8601, for <time datetime>
+    clock: str  # the clinic's wall-clock time: "09:15"
 
 
 def search_slots(

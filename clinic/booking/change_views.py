@@ -29,6 +29,7 @@ from clinic.database import begin_write
 from clinic.extensions import db
 from clinic.numbers import whole_number
 from clinic.scheduling.models import ClinicPolicy
+from clinic.scheduling.slots import Slot
 from clinic.screening.models import Decision, Screening, ScreeningReview
 from clinic.screening.signals import review_decided
 
@@ -179,8 +180,18 @@ def _reschedule_page(
             "from": day.isoformat(),
         }
 
+    def move_link(slot: Slot) -> str:
+        return url_for(
+            "booking.reschedule",
+            start=slot.start.isoformat(),
+            to=slot.therapist_id,
+            _anchor="chosen",
+            **page(first_day),
+        )
+
     return render_template(
         "booking/reschedule.html",
+        move_link=move_link,
         booking=booking,
         form=form,
         problem=problem,
@@ -189,7 +200,6 @@ def _reschedule_page(
         chosen=chosen,
         therapist_id=therapist_id,
         any_therapist=any_therapist,
-        this_page=page(first_day),
         earlier=page(max(today, first_day - timedelta(days=DAYS_PER_PAGE)))
         if first_day > today
         else None,
