@@ -51,12 +51,14 @@ def _private(path: str) -> bool:
 
 
 def _logged_in() -> bool:
+    # The session and token first: asking a loaded user whether they are authenticated reads
+    # the database again when the request has committed since (the user is expired then).
+    if "_user_id" in session or g.get("api_token") is not None:
+        return True
     # Only a user already loaded for this request: loading one here would query the database
     # while answering that the database is unavailable.
     user = g.get("_login_user")
-    if user is not None and user.is_authenticated:
-        return True
-    return "_user_id" in session or g.get("api_token") is not None
+    return user is not None and user.is_authenticated
 
 
 def add_security_headers(response: Response) -> Response:

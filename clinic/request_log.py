@@ -51,13 +51,13 @@ def loggable_path(path: str) -> str:
 def _user_id() -> int | None:
     # Only a user this request already loaded: loading one here would query the database,
     # which may be the very thing that is down.
-    # And no attribute read either: after a commit that would reload the row. The identity
-    # (primary key) is known without the database.
+    # And no attribute read either, not even is_authenticated (it reads `active`): after a
+    # commit that would reload the row. The identity (primary key) is known without the
+    # database; the anonymous user is no mapped object, so it has none.
     user = g.get("_login_user")
-    if user is not None and user.is_authenticated:
-        state = inspect(user, raiseerr=False)
-        if state is not None and state.identity:
-            return state.identity[0]
+    state = inspect(user, raiseerr=False) if user is not None else None
+    if state is not None and state.identity:
+        return state.identity[0]
     return g.get("api_user_id")
 
 

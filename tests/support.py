@@ -20,7 +20,7 @@ import icalendar
 import vobject
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import create_engine, event, select, text
 from sqlalchemy.engine import make_url
 
 from clinic.audit.models import AuditEntry
@@ -93,6 +93,25 @@ def login(client: FlaskClient, email: str, password: str = TEST_PASSWORD) -> Any
     response = post_form(client, "/login", {"email": email, "password": password})
     assert response.status_code == 302, response.get_data(as_text=True)
     return response
+
+
+@contextmanager
+def count_queries(app: Flask) -> Iterator[list[str]]:
+    """The SQL statements the app's engine runs inside the block, as a list filled in as it runs."""
+    statements: list[str] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        # Transaction control (SQLite's BEGIN, savepoints) is not a query.
+        if not statement.lstrip().upper().startswith(("BEGIN", "SAVEPOINT", "RELEASE")):
+            statements.append(statement)
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
 
 
 @contextmanager

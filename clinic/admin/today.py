@@ -11,11 +11,12 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import joinedload
 
 from clinic.booking import staffing
 from clinic.booking.models import Booking, BookingStatus
 from clinic.catalog.expiry import expiring_certifications
+from clinic.catalog.models import Therapist
 from clinic.extensions import db
 from clinic.notify.models import OutboxMessage
 from clinic.notify.outbox import MAX_ATTEMPTS
@@ -45,7 +46,9 @@ def pending_bookings() -> Part:
         select(Booking)
         .where(where)
         .options(
-            joinedload(Booking.client), joinedload(Booking.technique), joinedload(Booking.therapist)
+            joinedload(Booking.client),
+            joinedload(Booking.technique),
+            joinedload(Booking.therapist).joinedload(Therapist.user),  # the page names them
         )
         .order_by(Booking.starts_at, Booking.id)
         .limit(SHOWN)
@@ -64,7 +67,7 @@ def urgent_screenings(now: datetime) -> Part:
     items = db.session.scalars(
         select(Screening)
         .where(*where)
-        .options(selectinload(Screening.client))
+        .options(joinedload(Screening.client))
         .order_by(Screening.submitted_at.desc())
         .limit(SHOWN)
     )

@@ -307,21 +307,12 @@ def show(booking_id: int) -> Response:
     booking = load_booking(booking_id)
     now = clock.utcnow()
     me = signed_in_user()
-    session_notes = None
+    session_notes = screening = None
     if me.id != booking.client_id:
         # Staff see what matters for this session, never the questionnaire; each look is logged.
         screening = current_screening(booking.client_id)
         if screening is not None:
             session_notes = notes_for_session(screening, booking.technique)
-            audit(
-                "screening.notes_viewed",
-                "screening",
-                screening.id,
-                actor_id=me.id,
-                ip=request.remote_addr or "",
-                detail={"client_id": booking.client_id, "booking_id": booking.id},
-            )
-            db.session.commit()
     page = render_template(
         "booking/show.html",
         booking=booking,
@@ -334,6 +325,17 @@ def show(booking_id: int) -> Response:
         mark_form=MarkForm(),
         confirm_form=ConfirmForm(),
     )
+    if screening is not None:
+        # Logged after rendering: the commit would expire what the page shows, to be read again.
+        audit(
+            "screening.notes_viewed",
+            "screening",
+            screening.id,
+            actor_id=me.id,
+            ip=request.remote_addr or "",
+            detail={"client_id": booking.client_id, "booking_id": booking.id},
+        )
+        db.session.commit()
     # Staff see screening and treatment notes here: sent with no-store, as all of /bookings.
     return make_response(page)
 

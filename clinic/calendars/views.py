@@ -20,10 +20,10 @@ from flask import Blueprint, abort, current_app, render_template, request, url_f
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
-from sqlalchemy.orm import contains_eager, selectinload
+from sqlalchemy.orm import contains_eager, joinedload
 
 from clinic import clock
-from clinic.audit.models import record as audit
+from clinic.audit.models import record_each
 from clinic.auth.access import roles_required
 from clinic.auth.models import Role, User
 from clinic.booking.models import Booking
@@ -70,15 +70,16 @@ def _agenda(therapist_ids: list[int], first: date, last: date, **options: bool) 
 def _render_and_log(template: str, agenda: Agenda, **values: object) -> str:
     """Render, then log each screening the page showed notes of, in the request's one commit."""
     html = render_template(template, **values)
-    for screening_id, (client_id, booking_ids) in agenda.shown.items():
-        audit(
-            "screening.notes_viewed",
-            "screening",
-            screening_id,
-            actor_id=current_user.id,
-            ip=request.remote_addr or "",
-            detail={"client_id": client_id, "booking_ids": booking_ids},
-        )
+    record_each(
+        "screening.notes_viewed",
+        "screening",
+        {
+            screening_id: {"client_id": client_id, "booking_ids": booking_ids}
+            for screening_id, (client_id, booking_ids) in agenda.shown.items()
+        },
+        actor_id=current_user.id,
+        ip=request.remote_addr or "",
+    )
     if agenda.shown:
         db.session.commit()
     return html
@@ -172,7 +173,7 @@ def _own_therapist() -> Therapist:
     mine = db.session.scalar(
         select(Therapist)
         .where(Therapist.user_id == current_user.id)
-        .options(selectinload(Therapist.user))
+        .options(joinedload(Therapist.user))
     )
     if mine is None:
         abort(404)  # a therapist account without a profile has no calendar
@@ -180,7 +181,7 @@ def _own_therapist() -> Therapist:
 
 
 def _therapist(therapist_id: int) -> Therapist:
-    found = db.session.get(Therapist, therapist_id, options=[selectinload(Therapist.user)])
+    found = db.session.get(Therapist, therapist_id, options=[joinedload(Therapist.user)])
     if found is None:
         abort(404)
     return found

@@ -12,7 +12,7 @@ from datetime import date, datetime, timedelta
 from flask_babel import gettext as _
 from sqlalchemy import exists, func, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from clinic.auth.models import User
 from clinic.catalog.models import Technique
@@ -179,8 +179,8 @@ def review_queue(limit: int | None = None) -> list[Screening]:
             select(Screening)
             .where(Screening.superseded_at.is_(None), _needs_staff_clause())
             .options(
-                selectinload(Screening.client),
-                selectinload(Screening.outcomes).selectinload(ScreeningOutcome.technique),
+                joinedload(Screening.client),
+                selectinload(Screening.outcomes).joinedload(ScreeningOutcome.technique),
             )
             .order_by(Screening.submitted_at, Screening.id)
             .limit(limit)

@@ -145,11 +145,13 @@ def show(screening_id: int) -> str:
     me = _me()
     if not screening.can_be_seen_by(me):
         abort(404)  # not even whether it exists
-    _audit_staff_view(screening, me)
-    db.session.commit()
-    return render_template(
+    # Rendered before the commit, which would expire what the page shows and load it again.
+    page = render_template(
         "screening/show.html", screening=screening, now=clock.utcnow(), **_result_context(screening)
     )
+    _audit_staff_view(screening, me)
+    db.session.commit()
+    return page
 
 
 # --- the admins' review queue ---------------------------------------------------------------
@@ -198,9 +200,11 @@ def _decision_forms(screening: Screening) -> dict[str, object]:
 @review_bp.route("/<int:screening_id>", endpoint="show")
 def review(screening_id: int) -> str:
     screening = _load(screening_id)
+    # Rendered before the commit, which would expire what the page shows and load it again.
+    page = _render_review(screening, _decision_forms(screening))
     _audit_staff_view(screening, _me())
     db.session.commit()
-    return _render_review(screening, _decision_forms(screening))
+    return page
 
 
 def _render_review(screening: Screening, forms: dict[str, object]) -> str:

@@ -26,7 +26,7 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload
 from werkzeug.wrappers import Response
 
 from clinic import clock
@@ -64,9 +64,9 @@ def _booking(booking_id: int) -> Booking:
         select(Booking)
         .where(Booking.id == booking_id)
         .options(
-            selectinload(Booking.client),
-            selectinload(Booking.technique),
-            selectinload(Booking.therapist).selectinload(Therapist.user),
+            joinedload(Booking.client),
+            joinedload(Booking.technique),
+            joinedload(Booking.therapist).joinedload(Therapist.user),
         )
     )
     if booking is None:
@@ -214,8 +214,7 @@ def edit(booking_id: int) -> str | Response | tuple[str, int]:
         snippets=SNIPPETS,
         is_session_therapist=booking.therapist.user_id == me.id,
     )
-    for read in [*shown, *earlier]:
-        operations.log_read(read, me, ip=_ip(), path=request.path)
+    operations.log_reads([*shown, *earlier], me, ip=_ip(), path=request.path)
     if shown or earlier:
         db.session.commit()
     return html, status
@@ -283,7 +282,7 @@ def treatment_of(booking: Booking) -> BookingTreatment | None:
     )
     why_not = operations.why_not_write(booking, me, clock.utcnow())
     if note is not None:
-        operations.log_read(note, me, ip=_ip(), path=request.path)
+        operations.log_reads([note], me, ip=_ip(), path=request.path)
         db.session.commit()
     return BookingTreatment(note, why_not, False, earlier or 0)
 

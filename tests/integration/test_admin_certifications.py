@@ -18,8 +18,7 @@ from clinic.catalog.expiry import expiring_certifications
 from clinic.catalog.models import Certification
 from clinic.extensions import db
 from tests.integration.test_booking import TUE_10, book, booked_id, params
-from tests.integration.test_catalog import count_queries
-from tests.support import MONDAY, NOW, Clinic, Person, post_form
+from tests.support import MONDAY, NOW, Clinic, Person, count_queries, post_form
 
 
 def cert_id(clinic: Clinic, therapist: str, technique: str) -> int:

@@ -15,8 +15,7 @@ from clinic.catalog.models import Therapist
 from clinic.extensions import db
 from clinic.notify.models import OutboxMessage
 from clinic.notify.outbox import MAX_ATTEMPTS
-from tests.integration.test_catalog import count_queries
-from tests.support import MONDAY, NOW, Clinic, csrf_token_from, local, login, screen
+from tests.support import MONDAY, NOW, Clinic, count_queries, csrf_token_from, local, login, screen
 
 TUESDAY_10 = local(MONDAY + timedelta(days=1), "10:00")
 

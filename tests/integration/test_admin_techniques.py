@@ -9,8 +9,7 @@ from clinic.audit.models import AuditEntry
 from clinic.catalog.models import Pressure, Technique
 from clinic.extensions import db
 from tests.integration.test_booking import TUE_10, book, booked_id, params
-from tests.integration.test_catalog import count_queries
-from tests.support import Clinic, Person, post_form
+from tests.support import Clinic, Person, count_queries, post_form
 
 GOOD = {
     "name": "Hot stone massage",

@@ -17,8 +17,16 @@ from clinic.extensions import db
 from clinic.notify.models import OutboxMessage
 from tests.integration.test_booking import TUE_10, book, booked_id, params
 from tests.integration.test_booking_changes import move
-from tests.integration.test_catalog import count_queries
-from tests.support import DEMO_PASSWORD, NOW, Clinic, Mailbox, Person, login, post_form
+from tests.support import (
+    DEMO_PASSWORD,
+    NOW,
+    Clinic,
+    Mailbox,
+    Person,
+    count_queries,
+    login,
+    post_form,
+)
 
 PASSWORD = "lanterns over the harbour"
 

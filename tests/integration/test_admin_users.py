@@ -11,8 +11,16 @@ from clinic.audit.models import AuditEntry
 from clinic.auth import management
 from clinic.auth.models import Role, User
 from clinic.extensions import db
-from tests.integration.test_catalog import count_queries
-from tests.support import NOW, TEST_PASSWORD, Clinic, Person, login, post_form, user_id
+from tests.support import (
+    NOW,
+    TEST_PASSWORD,
+    Clinic,
+    Person,
+    count_queries,
+    login,
+    post_form,
+    user_id,
+)
 
 
 def account(clinic: Clinic, uid: int) -> tuple[Role, bool]:

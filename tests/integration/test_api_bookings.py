@@ -18,8 +18,7 @@ from clinic.extensions import db
 from clinic.notify.models import OutboxMessage
 from clinic.screening.operations import submit_screening
 from tests.integration.test_api import all_no, assert_error, bearer, token_for
-from tests.integration.test_catalog import count_queries
-from tests.support import DEMO_PASSWORD, NOW, Clinic
+from tests.support import DEMO_PASSWORD, NOW, Clinic, count_queries
 
 # The clock is at NOW, Monday 22 March 2027, 07:00 in Copenhagen (UTC+1): the two-hour notice
 # ends at 09:00.

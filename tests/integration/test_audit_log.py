@@ -12,8 +12,7 @@ from clinic.auth.models import User
 from clinic.extensions import db
 from clinic.screening.models import Screening
 from tests.integration.test_booking_changes import book
-from tests.integration.test_catalog import count_queries
-from tests.support import Clinic, user_id
+from tests.support import Clinic, count_queries, user_id
 
 pytestmark = pytest.mark.usefixtures("clinic")
 

@@ -18,8 +18,7 @@ from clinic.auth.models import Role, User
 from clinic.catalog.models import Room, Therapist
 from clinic.extensions import db
 from clinic.scheduling.models import ClinicPolicy, TimeOff, WorkingHours
-from tests.integration.test_catalog import count_queries
-from tests.support import login, post_form
+from tests.support import count_queries, login, post_form
 
 DEMO_PASSWORD = "demo-password"
 ANNA = "anna@lindring.example"

@@ -25,7 +25,6 @@ from clinic.booking.models import Booking, BookingStatus, IdempotencyKey, TimeCl
 from clinic.catalog.models import Room
 from clinic.extensions import db
 from clinic.notify.models import OutboxMessage
-from tests.integration.test_catalog import count_queries
 from tests.support import (
     CPH,
     MONDAY,
@@ -35,6 +34,7 @@ from tests.support import (
     Person,
     audit_actions,
     claims_of,
+    count_queries,
     csrf_token_from,
     load,
     local,

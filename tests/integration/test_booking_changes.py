@@ -25,7 +25,6 @@ from clinic.catalog.models import Technique
 from clinic.extensions import db
 from clinic.notify.models import OutboxMessage
 from clinic.scheduling.slots import Slot
-from tests.integration.test_catalog import count_queries
 from tests.support import (
     CPH,
     DEMO_PASSWORD,
@@ -36,6 +35,7 @@ from tests.support import (
     Person,
     audit_actions,
     claims_of,
+    count_queries,
     csrf_token_from,
     invitation,
     load,

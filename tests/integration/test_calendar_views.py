@@ -23,8 +23,7 @@ from clinic.calendars.models import BusyTime, CalendarSource
 from clinic.catalog.models import Room
 from clinic.extensions import db
 from clinic.scheduling.models import TimeOff
-from tests.integration.test_catalog import count_queries
-from tests.support import MONDAY, Clinic, Person, local, login, post_form
+from tests.support import MONDAY, Clinic, Person, count_queries, local, login, post_form
 
 TUESDAY = MONDAY + timedelta(days=1)
 SUNDAY = MONDAY + timedelta(days=6)  # 28 March 2027: the clocks go forward at 02:00

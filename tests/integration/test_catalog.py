@@ -2,35 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from clinic.catalog.models import Technique
 from clinic.demo import TECHNIQUES
 from clinic.extensions import db
 from tests.conftest import today
-
-
-@contextmanager
-def count_queries(app) -> Iterator[list[str]]:
-    statements: list[str] = []
-
-    def record(conn, cursor, statement, parameters, context, executemany):
-        # Transaction control (SQLite's BEGIN, savepoints) is not a query.
-        if not statement.lstrip().upper().startswith(("BEGIN", "SAVEPOINT", "RELEASE")):
-            statements.append(statement)
-
-    with app.app_context():
-        engine = db.engine
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
+from tests.support import count_queries
 
 
 def test_techniques_page_lists_all_five_with_durations_and_prices(client, demo):

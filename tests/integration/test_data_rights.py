@@ -30,7 +30,6 @@ from clinic.screening.operations import current_screening, decide
 from clinic.treatment.models import TreatmentNote
 from clinic.waitlist.models import WaitlistEntry, WaitlistOffer
 from tests.integration.test_booking import book, booked_id, params
-from tests.integration.test_catalog import count_queries
 from tests.support import (
     CPH,
     MONDAY,
@@ -38,6 +37,7 @@ from tests.support import (
     TEST_PASSWORD,
     Clinic,
     Mailbox,
+    count_queries,
     csrf_token_from,
     local,
     login,

@@ -34,8 +34,7 @@ from clinic.calendars import export
 from clinic.calendars.models import CalendarFeed
 from clinic.catalog.models import Room, Technique
 from clinic.extensions import db
-from tests.integration.test_catalog import count_queries
-from tests.support import MONDAY, NOW, Clinic, Person, local, post_form
+from tests.support import MONDAY, NOW, Clinic, Person, count_queries, local, post_form
 
 TUESDAY = MONDAY + timedelta(days=1)
 TUE_10 = local(TUESDAY, "10:00")

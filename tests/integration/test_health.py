@@ -10,7 +10,7 @@ from clinic.clock import utcnow
 from clinic.extensions import db
 from clinic.notify.models import OutboxMessage
 from clinic.notify.outbox import MAX_ATTEMPTS
-from tests.integration.test_catalog import count_queries
+from tests.support import count_queries
 
 
 def _message(**fields: object) -> OutboxMessage:

@@ -26,9 +26,18 @@ from clinic.scheduling.models import ClinicPolicy
 from tests.integration.test_availability_admin import error_beside
 from tests.integration.test_booking import book, booked_id, flashed, params, post_on_page
 from tests.integration.test_booking_changes import expire, review, screening_of, subjects
-from tests.integration.test_catalog import count_queries
 from tests.integration.test_frozen_policies import DEMO_POLICY, save_policies
-from tests.support import MONDAY, Clinic, Mailbox, Person, claims_of, load, local, post_form
+from tests.support import (
+    MONDAY,
+    Clinic,
+    Mailbox,
+    Person,
+    claims_of,
+    count_queries,
+    load,
+    local,
+    post_form,
+)
 
 TUE_10 = local(MONDAY + timedelta(days=1), "10:00")
 BEFORE_CUTOFF = local(MONDAY, "09:30")

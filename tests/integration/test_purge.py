@@ -20,8 +20,7 @@ from clinic.extensions import db
 from clinic.scheduling.models import ClinicPolicy
 from clinic.screening.models import PreVisitCheck, Screening, ScreeningOutcome
 from clinic.treatment.models import TreatmentNote
-from tests.integration.test_catalog import count_queries
-from tests.support import NOW, Clinic, post_form, screen
+from tests.support import NOW, Clinic, count_queries, post_form, screen
 
 FIVE_YEARS = NOW.replace(year=2022)  # the cut-off under the default
 POLICIES = {  # the demo clinic's, as the policies form posts them

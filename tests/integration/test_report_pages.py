@@ -14,7 +14,6 @@ from sqlalchemy import select
 from clinic.auth.models import Role, User
 from clinic.catalog.models import Room
 from clinic.extensions import db
-from tests.integration.test_catalog import count_queries
 from tests.integration.test_reports import (
     CO,
     NS,
@@ -28,7 +27,7 @@ from tests.integration.test_reports import (
     data_set,  # noqa: F401  (the fixture `data`, the data set of test_reports.py)
     page,
 )
-from tests.support import login
+from tests.support import count_queries, login
 
 
 @pytest.mark.parametrize(

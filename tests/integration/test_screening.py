@@ -15,8 +15,7 @@ from clinic.extensions import db
 from clinic.screening.consent import CONSENT_VERSION
 from clinic.screening.models import Decision, Screening, ScreeningOutcome, ScreeningReview
 from clinic.screening.rules import questions
-from tests.integration.test_catalog import count_queries
-from tests.support import Mailbox, csrf_token_from, login, post_form
+from tests.support import Mailbox, count_queries, csrf_token_from, login, post_form
 
 DEEP = ("sports-massage", "trigger-point-therapy", "deep-tissue-massage")
 GENTLE = ("myofascial-release", "classic-massage")

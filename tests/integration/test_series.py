@@ -28,8 +28,7 @@ from clinic.booking.series import plan_series
 from clinic.catalog.models import Technique
 from clinic.extensions import db
 from clinic.scheduling.models import ClinicPolicy
-from tests.integration.test_catalog import count_queries
-from tests.support import MONDAY, NOW, Person, csrf_token_from, local, login
+from tests.support import MONDAY, NOW, Person, count_queries, csrf_token_from, local, login
 from tests.support import Clinic as DemoClinic
 
 DAYS = [MONDAY + timedelta(weeks=i) for i in range(4)]  # 22 Mar, 29 Mar, 5 Apr, 12 Apr

@@ -13,7 +13,7 @@ from clinic.booking.models import Booking, BookingStatus
 from clinic.catalog.models import Certification, Room, Technique, Therapist
 from clinic.extensions import db
 from clinic.scheduling.models import TimeOff, WorkingHours
-from tests.integration.test_catalog import count_queries
+from tests.support import count_queries
 
 CPH = ZoneInfo("Europe/Copenhagen")
 MONDAY = date(2027, 3, 22)
