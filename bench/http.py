@@ -68,6 +68,7 @@ from tests.concurrency_support import (
     Call,
     Server,
     Slot,
+    fire_together,
     free_slots,
     gunicorn,
     log_summary,
@@ -341,6 +342,19 @@ def wrk(
     return Load(**json.loads(line[4:]), client_cpu=cpu)
 
 
+def wait_until_idle(server: Server, workers: int, timeout: float = 180) -> None:
+    """Return once every worker is free: wrk stops at its deadline, but the requests the
+    workers had already taken are still worked off, and must not count in the next phase."""
+    deadline = time.monotonic() + timeout
+    quick_rounds = 0
+    while quick_rounds < 2:
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"the server was still busy after {timeout} s")
+        answers = fire_together(server.port, [Call("GET", "/bench/bare")] * workers)
+        quick = all(a.status == 200 and a.seconds < 0.05 for a in answers)
+        quick_rounds = quick_rounds + 1 if quick else 0
+
+
 # --- the run ------------------------------------------------------------------------------
 
 
@@ -400,16 +414,21 @@ def measure_size(
             for n, slot in enumerate(planned)
         ]
         get = REPORT_LUA
+        # Warm-up with one connection per worker: templates, pools, caches; no queue behind it.
+        warm_args = {"threads": 1, "connections": args.workers}
         phases = {}
         for name, path in (
             ("bare", "/bench/bare"),
             ("slots_api", SLOTS_API),
             ("slots_page", SLOTS_PAGE),
         ):
-            wrk(server.port, path, get, seconds=1, **wrk_args)  # warm-up: templates, pools
+            wrk(server.port, path, get, seconds=1, **warm_args)
+            wait_until_idle(server, args.workers)
             phases[name] = wrk(server.port, path, get, seconds=args.seconds, **wrk_args)
+            wait_until_idle(server, args.workers)
         warm = calls[: args.warmup_bookings]
-        warmed = wrk(server.port, "/", calls_lua(warm, args.wrk_threads), seconds=5, **wrk_args)
+        warmed = wrk(server.port, "/", calls_lua(warm, 1), seconds=5, **warm_args)
+        wait_until_idle(server, args.workers)
         phases["booking"] = wrk(
             server.port,
             "/",
@@ -417,6 +436,7 @@ def measure_size(
             seconds=args.seconds,
             **wrk_args,
         )
+        wait_until_idle(server, args.workers)
         logged = server.log_text()
 
     problems = []
