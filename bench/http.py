@@ -480,7 +480,7 @@ def rows_of(result: SizeResult, label: str) -> list[Row]:
                 size(result.bookings),
                 load.describe(),
                 f"{bare.per_second:,.0f} req/s bare",
-                f"{load.per_second / bare.per_second:.0%} of bare" if bare.per_second else "-",
+                f"{load.per_second / bare.per_second:.1%} of bare" if bare.per_second else "-",
             )
         )
     return rows
