@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import html as html_module
+import re
 from datetime import UTC, date, datetime, time, timedelta
+from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo
 
 import pytest
+from flask import url_for
 from sqlalchemy import select
 
 from clinic.auth.models import Role, User
@@ -315,6 +319,30 @@ def test_the_book_page_groups_by_day_and_therapist_in_clinic_time(clinic, client
     assert ">09:00</time>" in monday and ">11:30</time>" in monday and ">11:45</time>" not in monday
     assert "<script>" not in html  # works without JavaScript: plain links and a GET form
     assert "start=2027-04-05" in html  # the next two weeks
+
+
+def test_each_time_on_the_book_page_links_where_url_for_would(app, clinic, client):
+    # The page builds its links without routing each one (views.confirm_links); they must be
+    # the very addresses url_for gives, offsets quoted, for every time listed.
+    html = client.get(
+        "/book?technique=trigger-point-therapy&duration=30&start=2027-03-22"
+    ).get_data(as_text=True)
+    links = [
+        html_module.unescape(h)
+        for h in re.findall(r'class="btn btn-sm btn-outline-primary slot" href="([^"]+)"', html)
+    ]
+    assert len(links) > 20
+    with app.test_request_context():
+        for link in links:
+            query = parse_qs(urlsplit(link).query)
+            assert link == url_for(
+                "booking.confirm",
+                technique="trigger-point-therapy",
+                duration=30,
+                therapist=int(query["therapist"][0]),
+                start=query["start"][0],
+            )
+            assert "%2B" in link and "+" not in link
 
 
 @pytest.mark.parametrize(
