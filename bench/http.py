@@ -55,13 +55,9 @@ from bench import slots as synthetic
 from bench.database import bench_config, fresh_database, postgres_server
 from bench.table import Row, render, size
 from clinic import clock, create_app
-from clinic.auth.models import Role
-from clinic.auth.operations import create_user
 from clinic.booking.models import LIVE, Booking
 from clinic.catalog.models import Room
 from clinic.extensions import db
-from clinic.screening.operations import submit_screening
-from clinic.screening.rules import questions
 from tests.concurrency_support import (
     Account,
     ApiChannel,
@@ -72,9 +68,9 @@ from tests.concurrency_support import (
     free_slots,
     gunicorn,
     log_summary,
+    make_clients,
 )
 
-PASSWORD = "bench password for the load clients"  # noqa: S105 (throw-away accounts)
 TECHNIQUE = "bench-massage"
 DURATION = synthetic.DURATION_MINUTES
 NOW = synthetic.NOW
@@ -138,29 +134,19 @@ class Clinic:
 def build_clinic(app: Flask, clients: int) -> Clinic:
     """The bench/slots.py clinic, a room per therapist, and `clients` who may book."""
     rng = random.Random(SEED)  # noqa: S311 (repeatable data, not secrets)
-    all_no = {q.id: (False if q.kind == "yes_no" else "") for q in questions()}
-    with app.app_context(), mock.patch.object(clock, "utcnow", lambda: NOW):
-        upgrade()
-        model = synthetic.build_clinic(rng)
-        have = len(model.room_ids)
-        db.session.execute(
-            insert(Room),
-            [{"name": f"Room {n}", "active": True} for n in range(have + 1, ROOMS + 1)],
-        )
-        users = []
-        for n in range(clients):
-            user = create_user(
-                email=f"load{n}@bench.example",
-                name=f"Load Client {n}",
-                password=PASSWORD,
-                role=Role.CLIENT,
+    with mock.patch.object(clock, "utcnow", lambda: NOW):
+        with app.app_context():
+            upgrade()
+            model = synthetic.build_clinic(rng)
+            have = len(model.room_ids)
+            db.session.execute(
+                insert(Room),
+                [{"name": f"Room {n}", "active": True} for n in range(have + 1, ROOMS + 1)],
             )
-            submit_screening(user, all_no, consent=True, now=NOW)
-            users.append(user)
-        db.session.commit()
-        accounts = [Account(u.id, u.email, PASSWORD) for u in users]
-        history = synthetic.history(rng, model)
-        db.session.remove()
+            db.session.commit()
+            history = synthetic.history(rng, model)
+            db.session.remove()
+        accounts = make_clients(app, clients, prefix="load")
     return Clinic(model, accounts, history)
 
 

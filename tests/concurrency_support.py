@@ -315,6 +315,37 @@ def free_slots(
     ]
 
 
+# --- clients who may book ------------------------------------------------------------------
+
+
+def make_clients(app: Any, count: int, prefix: str = "racer") -> list[Account]:
+    """`count` clients, each with a screening that clears every technique, in one commit."""
+    from clinic import clock
+    from clinic.auth.models import Role
+    from clinic.auth.operations import create_user
+    from clinic.extensions import db
+    from clinic.screening.operations import submit_screening
+    from clinic.screening.rules import questions
+    from tests.support import TEST_PASSWORD
+
+    all_no = {q.id: (False if q.kind == "yes_no" else "") for q in questions()}
+    with app.app_context():
+        now = clock.utcnow()
+        users = []
+        for n in range(count):
+            user = create_user(
+                email=f"{prefix}{n}@example.com",
+                name=f"{prefix.title()} {n}",
+                password=TEST_PASSWORD,
+                role=Role.CLIENT,
+            )
+            screening = submit_screening(user, all_no, consent=True, now=now)
+            assert screening.overall.value == "clear", screening.overall
+            users.append(user)
+        db.session.commit()
+        return [Account(u.id, u.email, TEST_PASSWORD) for u in users]
+
+
 # --- two ways to book -----------------------------------------------------------------------
 
 

@@ -21,15 +21,11 @@ from flask import Flask
 from sqlalchemy import func, select, update
 
 from clinic import clock
-from clinic.auth.models import Role
-from clinic.auth.operations import create_user
 from clinic.booking import operations
 from clinic.booking.models import LIVE, Booking, BookingStatus, TimeClaim
 from clinic.catalog.models import Room
 from clinic.extensions import db
 from clinic.scheduling.models import ClinicPolicy
-from clinic.screening.operations import submit_screening
-from clinic.screening.rules import questions
 from tests.concurrency_support import (
     Account,
     ApiChannel,
@@ -41,11 +37,11 @@ from tests.concurrency_support import (
     book_together,
     fire_together,
     free_slots,
+    make_clients,
     reschedule_call,
     reschedule_outcome,
     therapist_ids,
 )
-from tests.support import TEST_PASSWORD
 
 pytestmark = pytest.mark.concurrency
 
@@ -71,28 +67,6 @@ def channel(request: pytest.FixtureRequest, app: Flask) -> Channel:
     if not has_booking_api(app):
         pytest.skip("POST /api/v1/bookings is not there yet (clinic/api/bookings.py)")
     return ApiChannel()
-
-
-ALL_NO = {q.id: (False if q.kind == "yes_no" else "") for q in questions()}
-
-
-def make_clients(app: Flask, count: int, prefix: str = "racer") -> list[Account]:
-    """`count` clients, each with a screening that clears every technique, in one commit."""
-    with app.app_context():
-        now = clock.utcnow()
-        users = []
-        for n in range(count):
-            user = create_user(
-                email=f"{prefix}{n}@example.com",
-                name=f"{prefix.title()} {n}",
-                password=TEST_PASSWORD,
-                role=Role.CLIENT,
-            )
-            screening = submit_screening(user, ALL_NO, consent=True, now=now)
-            assert screening.overall.value == "clear", screening.overall
-            users.append(user)
-        db.session.commit()
-        return [Account(u.id, u.email, TEST_PASSWORD) for u in users]
 
 
 def ready_clients(

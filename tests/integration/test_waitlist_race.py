@@ -31,13 +31,13 @@ from tests.concurrency_support import (
     FormChannel,
     Server,
     fire_together,
+    make_clients,
 )
 from tests.integration.test_concurrency import (
     claims,
     expected_claims,
     first_free,
     live_bookings,
-    make_clients,
 )
 from tests.support import csrf_token_from
 
