@@ -7,7 +7,8 @@ and given up after MAX_ATTEMPTS; a message given up stays in the table, unsent, 
 
 The one window left: if the SMTP server accepted a message and the sender died before it
 committed `sent_at`, the message is sent again once its lease has run out. No outbox can close
-that window without the mail server's help; it is seconds wide, against minutes of lease.
+that window without the mail server's help; it spans one chunk of sending (CHUNK messages,
+seconds), against minutes of lease.
 """
 
 from __future__ import annotations
@@ -36,9 +37,12 @@ MAX_ATTEMPTS = 10
 # about eight hours, enough to outlast a mail server's maintenance night.
 FIRST_RETRY = timedelta(minutes=1)
 LONGEST_WAIT = timedelta(hours=4)
-# How long a sender holds a message it is sending, at least. It must outlast opening a
-# connection and sending one message (two MAIL_TIMEOUTs at worst), or a second sender could take
-# it over: see _lease().
+# Messages leased and settled per commit: one commit leases a chunk, one records how its
+# sending went. A sender that dies mid-chunk leaves that chunk's sent messages to be sent again.
+CHUNK = 10
+# How long a sender holds the messages it is sending, at least. It must outlast sending a whole
+# chunk (opening a connection and sending, two MAIL_TIMEOUTs per message at worst), or a second
+# sender could take them over: see _lease().
 LEASE = timedelta(minutes=5)
 
 
@@ -145,31 +149,41 @@ def _send(message: OutboxMessage, connection: Any) -> None:
     email.send()
 
 
-def _claim(message_id: int, now: datetime) -> OutboxMessage | None:
-    """Lease the message for this sender, counting the attempt; None if it is not ours to send.
+def _claim(message_ids: list[int], now: datetime) -> list[OutboxMessage]:
+    """Lease these messages for this sender, counting the attempt; only those it won come back.
 
     The UPDATE's WHERE is the whole test, so it holds against any number of other senders: on
-    PostgreSQL a second UPDATE of the row waits for the first to commit and then sees the lease;
-    on SQLite writers take turns (BEGIN IMMEDIATE). The message comes back detached and fully
+    PostgreSQL a second UPDATE of a row waits for the first to commit and then sees the lease;
+    on SQLite writers take turns (BEGIN IMMEDIATE). The messages come back detached and fully
     loaded, so that no transaction stays open while the SMTP server is talked to.
     """
     begin_write()
-    won = db.session.execute(
+    won = db.session.scalars(
         update(OutboxMessage)
-        .where(OutboxMessage.id == message_id, *_sendable(now))
+        .where(OutboxMessage.id.in_(message_ids), *_sendable(now))
         .values(claimed_until=now + _lease(), attempts=OutboxMessage.attempts + 1)
+        .returning(OutboxMessage.id)
         .execution_options(synchronize_session=False)
-    )
-    message = None
-    if won.rowcount == 1:
-        message = db.session.get(OutboxMessage, message_id, populate_existing=True)
-        db.session.expunge(message)
+    ).all()
+    messages: list[OutboxMessage] = []
+    if won:
+        messages = list(
+            db.session.scalars(
+                select(OutboxMessage)
+                .where(OutboxMessage.id.in_(won))
+                .order_by(OutboxMessage.id)
+                .execution_options(populate_existing=True)
+            )
+        )
+        for message in messages:
+            db.session.expunge(message)
     db.session.commit()
-    return message
+    return messages
 
 
 def _lease() -> timedelta:
-    return max(LEASE, timedelta(seconds=3 * (current_app.config.get("MAIL_TIMEOUT") or 0)))
+    timeout = current_app.config.get("MAIL_TIMEOUT") or 0
+    return max(LEASE, timedelta(seconds=(2 * CHUNK + 1) * timeout))
 
 
 def _sendable(now: datetime) -> tuple[Any, ...]:
@@ -182,31 +196,32 @@ def _sendable(now: datetime) -> tuple[Any, ...]:
     )
 
 
-def _finish(message: OutboxMessage, error: Exception | None) -> None:
-    """Record the outcome of the attempt and give the lease back."""
+def _finish(outcomes: list[tuple[OutboxMessage, Exception | None]]) -> None:
+    """Record the outcome of each attempt and give the leases back, in one transaction."""
     now = clock.utcnow()
-    if error is None:
-        values: dict[str, Any] = {"sent_at": now, "last_error": None, "next_attempt_at": None}
-    else:
-        values = {
-            "last_error": f"{type(error).__name__}: {error}"[:1000],
-            "next_attempt_at": now + retry_delay(message.attempts),
-        }
-        log.warning(
-            "e-mail %s to %s failed (attempt %s of %s): %s",
-            message.id,
-            message.to_address,
-            message.attempts,
-            MAX_ATTEMPTS,
-            error,
-        )
     begin_write()
-    db.session.execute(
-        update(OutboxMessage)
-        .where(OutboxMessage.id == message.id, OutboxMessage.sent_at.is_(None))
-        .values(claimed_until=None, **values)
-        .execution_options(synchronize_session=False)
-    )
+    for message, error in outcomes:
+        if error is None:
+            values: dict[str, Any] = {"sent_at": now, "last_error": None, "next_attempt_at": None}
+        else:
+            values = {
+                "last_error": f"{type(error).__name__}: {error}"[:1000],
+                "next_attempt_at": now + retry_delay(message.attempts),
+            }
+            log.warning(
+                "e-mail %s to %s failed (attempt %s of %s): %s",
+                message.id,
+                message.to_address,
+                message.attempts,
+                MAX_ATTEMPTS,
+                error,
+            )
+        db.session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == message.id, OutboxMessage.sent_at.is_(None))
+            .values(claimed_until=None, **values)
+            .execution_options(synchronize_session=False)
+        )
     db.session.commit()
 
 
@@ -227,37 +242,40 @@ def deliver(message_ids: list[int]) -> tuple[int, int]:
     Returns (sent, failed); messages another sender holds or sent are neither. One connection
     serves the whole run; once the server cannot be reached, the rest of the run's messages
     count that as their failed attempt instead of waiting for the same timeout again.
-    Commits as it goes: the lease, then the outcome of each message.
+    Works in chunks of CHUNK messages: one commit leases a chunk, one records its outcomes.
     """
     sent = failed = 0
     connection = None
     unreachable: Exception | None = None
     try:
-        for message_id in message_ids:
-            message = _claim(message_id, clock.utcnow())
-            if message is None:
-                continue
+        for first in range(0, len(message_ids), CHUNK):
+            outcomes: list[tuple[OutboxMessage, Exception | None]] = []
             try:
-                if unreachable is not None:
-                    raise unreachable
-                if connection is None:
-                    connection = mail.get_connection()
+                for message in _claim(message_ids[first : first + CHUNK], clock.utcnow()):
                     try:
-                        connection.open()
-                    except Exception as exc:
-                        unreachable = exc
-                        raise
-                _send(message, connection)
-            except Exception as exc:  # any transport failure: keep the message for a retry
-                _finish(message, exc)
-                failed += 1
-                if connection is not None and unreachable is None:
-                    # The server may have dropped us; the next message starts afresh.
-                    _close(connection)
-                    connection = None
-            else:
-                _finish(message, None)
-                sent += 1
+                        if unreachable is not None:
+                            raise unreachable
+                        if connection is None:
+                            connection = mail.get_connection()
+                            try:
+                                connection.open()
+                            except Exception as exc:
+                                unreachable = exc
+                                raise
+                        _send(message, connection)
+                    except Exception as exc:  # any transport failure: keep it for a retry
+                        outcomes.append((message, exc))
+                        failed += 1
+                        if connection is not None and unreachable is None:
+                            # The server may have dropped us; the next message starts afresh.
+                            _close(connection)
+                            connection = None
+                    else:
+                        outcomes.append((message, None))
+                        sent += 1
+            finally:
+                if outcomes:
+                    _finish(outcomes)
     finally:
         if connection is not None:
             _close(connection)

@@ -17,11 +17,12 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 from flask import Flask
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from clinic.extensions import db
 from clinic.notify.models import OutboxMessage
 from clinic.notify.outbox import (
+    CHUNK,
     LEASE,
     MAX_ATTEMPTS,
     Attachment,
@@ -30,7 +31,7 @@ from clinic.notify.outbox import (
     retry_delay,
 )
 from tests.concurrency_support import PROJECT_ROOT, server_environment
-from tests.support import NOW, Mailbox, post_form
+from tests.support import NOW, Mailbox, count_queries, post_form
 
 INVITATION = "\r\n".join(
     [
@@ -381,6 +382,32 @@ def test_a_message_leased_by_another_sender_is_left_alone_until_the_lease_ends(a
     clock(NOW + LEASE + timedelta(seconds=1))
     assert "Sent 1 e-mail(s)" in send_outbox(app)
     assert len(mailbox.messages) == 1
+
+
+def test_messages_are_leased_and_settled_a_chunk_per_commit(app, mailbox, clock):
+    ids = queue(app, CHUNK * 2 + 5)
+    with app.app_context():
+        # One message of the second chunk is another sender's: the rest of its chunk still goes.
+        db.session.get(OutboxMessage, ids[CHUNK + 1]).claimed_until = NOW + LEASE
+        db.session.commit()
+        engine = db.engine
+    commits: list[object] = []
+
+    def committed(connection: object) -> None:
+        commits.append(connection)
+
+    event.listen(engine, "commit", committed)
+    try:
+        with count_queries(app) as statements:
+            assert "Sent 24 e-mail(s), 0 failed" in send_outbox(app)
+    finally:
+        event.remove(engine, "commit", committed)
+    leases = [s for s in statements if s.lstrip().upper().startswith("UPDATE") and "RETURNING" in s]
+    assert len(leases) == 3  # 10, 10 and 5 messages
+    assert len(commits) == 1 + 3 * 2  # queueing reminders (none due); per chunk, lease and outcome
+    subjects = sorted(m["Subject"] for m in mailbox.messages)
+    assert subjects == sorted(f"Message {n}" for n in range(len(ids)) if n != CHUNK + 1)
+    assert stored(app, ids[CHUNK + 1]).sent_at is None
 
 
 def test_two_send_outbox_processes_at_once_send_each_message_once(database_url, app):
