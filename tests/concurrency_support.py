@@ -318,35 +318,6 @@ def free_slots(
 # --- clients who may book ------------------------------------------------------------------
 
 
-def wait_for_mail_sent(app: Any, timeout: float = 10) -> None:
-    """Wait until the server has tried to send every queued e-mail and recorded how it went.
-
-    The server sends a request's e-mail after it has answered, so a test that writes to the
-    database right after an answer races those writes; this lets the server finish first.
-    """
-    from sqlalchemy import func, or_, select
-
-    from clinic.extensions import db
-    from clinic.notify.models import OutboxMessage
-
-    deadline = time.monotonic() + timeout
-    with app.app_context():
-        while True:
-            waiting = db.session.scalar(
-                select(func.count()).where(
-                    OutboxMessage.sent_at.is_(None),
-                    # Not yet leased, or leased and its outcome not yet recorded.
-                    or_(OutboxMessage.attempts == 0, OutboxMessage.claimed_until.is_not(None)),
-                )
-            )
-            db.session.rollback()
-            if not waiting:
-                return
-            if time.monotonic() > deadline:
-                raise AssertionError(f"{waiting} e-mail(s) still unsent after {timeout} s")
-            time.sleep(0.02)
-
-
 def make_clients(app: Any, count: int, prefix: str = "racer") -> list[Account]:
     """`count` clients, each with a screening that clears every technique, in one commit."""
     from clinic import clock
