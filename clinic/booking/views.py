@@ -214,8 +214,6 @@ def confirm() -> str | Response | tuple[str, int]:
         technique, price = operations.check_request(req, now=now, timezone=timezone, policy=policy)
     except operations.BookingError as exc:
         return render_template("booking/confirm.html", problem=exc, req=req, form=form), 422
-    therapist = db.session.get(Therapist, req.therapist_id)
-    gate = booking_gate(current_user.id, technique, now)
     if request.method == "GET":
         # Say now if the time is gone, rather than after the client presses the button.
         problem = operations.availability_problem(
@@ -231,7 +229,7 @@ def confirm() -> str | Response | tuple[str, int]:
             flash(_("You had already sent this booking; here it is."), "info")
             return redirect(url_for("booking.show", booking_id=earlier.booking_id))
 
-        def attempt() -> Booking:
+        def attempt() -> tuple[int, BookingStatus]:
             booking = operations.book(signed_in_user(), req, now=now, timezone=timezone)
             db.session.add(
                 IdempotencyKey(user_id=current_user.id, key=token, booking_id=booking.id)
@@ -241,11 +239,12 @@ def confirm() -> str | Response | tuple[str, int]:
                 "booked" if booking.status is BookingStatus.CONFIRMED else "booked_pending",
                 actor_id=current_user.id,
             )
+            booked = booking.id, booking.status  # read before the commit expires them
             db.session.commit()
-            return booking
+            return booked
 
         try:
-            booking = operations.with_retries(attempt)
+            booking_id, status = operations.with_retries(attempt)
         except operations.BookingError as exc:
             db.session.rollback()
             again = db.session.get(IdempotencyKey, (current_user.id, token))
@@ -253,10 +252,10 @@ def confirm() -> str | Response | tuple[str, int]:
                 return redirect(url_for("booking.show", booking_id=again.booking_id))
             problem = exc
         else:
-            if booking.status is BookingStatus.PENDING:
+            if status is BookingStatus.PENDING:
                 flash(
                     _(MISSED_SESSIONS_NOTICE)
-                    if needs_missed_sessions_review(booking.client_id, policy)
+                    if needs_missed_sessions_review(current_user.id, policy)
                     else _(
                         "We hold this time for you and confirm it after a review of your "
                         "screening. You will get an e-mail."
@@ -268,17 +267,18 @@ def confirm() -> str | Response | tuple[str, int]:
                     _("Your booking is confirmed. A confirmation is on its way by e-mail."),
                     "success",
                 )
-            return redirect(url_for("booking.show", booking_id=booking.id))
+            return redirect(url_for("booking.show", booking_id=booking_id))
     if request.method == "GET" or not form.request_token.data:
         form.request_token.data = secrets.token_urlsafe(24)
+    # Read only for the page: a booking that goes through redirects, and book() checks anew.
     return render_template(
         "booking/confirm.html",
         req=req,
         form=form,
         technique=technique,
         price=price,
-        therapist=therapist,
-        gate=gate,
+        therapist=db.session.get(Therapist, req.therapist_id),
+        gate=booking_gate(current_user.id, technique, now),
         policy=policy,
         problem=problem,
         end=req.start + timedelta(minutes=req.duration_minutes),

@@ -744,6 +744,29 @@ def test_my_bookings_and_a_booking_page_take_a_fixed_number_of_queries(clinic: C
     assert len(many_one) == len(few_one) <= 10, many_one
 
 
+def test_booking_takes_a_fixed_number_of_statements_e_mail_included(
+    clinic: Clinic, ida: Person, mailbox: Mailbox
+):
+    def booking_statements(start: datetime) -> list[str]:
+        query = params(clinic, start=start)
+        page = ida.web.get("/book/confirm", query_string=query).get_data(as_text=True)
+        data = {"csrf_token": csrf_token_from(page), "request_token": request_token_from(page)}
+        with count_queries(clinic.app) as statements:
+            booked_id(ida.web.post("/book/confirm", query_string=query, data=data))
+        return statements
+
+    first = booking_statements(TUE_10)
+    for n in range(1, 8):
+        day = TUESDAY + timedelta(days=n)
+        if day.weekday() < 5:
+            book_directly(clinic, ida.user.id, "david" if n % 2 else "anna", local(day, "13:00"))
+    later = booking_statements(local(TUESDAY, "14:00"))
+    assert len(later) == len(first) <= 30, "\n".join(s[:120] for s in later)
+    # Checking, storing, two e-mails queued and sent: the screening is read once, not twice.
+    assert sum(s.lstrip().startswith("SELECT screening.") for s in later) == 1
+    assert len(mailbox.messages) == 4  # to the client and to the therapist, each time
+
+
 # --- who may open or change a booking -------------------------------------------------------
 
 
