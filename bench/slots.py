@@ -33,7 +33,7 @@ import random
 import statistics
 import sys
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from itertools import islice
 from time import perf_counter
@@ -62,7 +62,15 @@ from clinic.catalog.models import (
 )
 from clinic.extensions import db
 from clinic.scheduling.models import ClinicPolicy, TimeOff, WorkingHours
-from clinic.scheduling.slots import Interval, Slot, SlotQuery, TherapistSchedule, find_slots
+from clinic.scheduling.slots import (
+    Interval,
+    Slot,
+    SlotQuery,
+    TherapistSchedule,
+    find_slots,
+    find_slots_between,
+    forget_remembered_searches,
+)
 from clinic.scheduling.slots import local_window as clinic_window
 from tests.unit.test_slots import reference
 
@@ -469,10 +477,18 @@ def refresh_statistics(on_sqlite: bool) -> str:
 # --- measuring ----------------------------------------------------------------------------
 
 
-def timed_search(clinic: Clinic, log: StatementLog) -> tuple[float, int, list[Slot]]:
-    """One search as the /book page runs it: (seconds, statements, slots)."""
+def timed_search(
+    clinic: Clinic, log: StatementLog, *, remembered: bool = False
+) -> tuple[float, int, list[Slot]]:
+    """One search as the /book page runs it: (seconds, statements, slots).
+
+    The engine's memo of recent searches is emptied first unless `remembered`: the figure is
+    then of the search itself, as the first visitor after a change waits for it.
+    """
     # A fresh session each time, so no row is served from the identity map.
     db.session.remove()
+    if not remembered:
+        forget_remembered_searches()
     # Loaded before the clock starts: the page has the technique in hand before it searches.
     technique = db.session.get(Technique, clinic.technique_id)
     if technique is None:
@@ -491,14 +507,16 @@ def timed_search(clinic: Clinic, log: StatementLog) -> tuple[float, int, list[Sl
     return elapsed, log.count - before, found.slots
 
 
-def measure_search(clinic: Clinic, log: StatementLog, repeats: int) -> Measurement:
+def measure_search(
+    clinic: Clinic, log: StatementLog, repeats: int, *, remembered: bool = False
+) -> Measurement:
     # Warm-up: the connection pool, SQLAlchemy's statement cache, zoneinfo's cache.
     timed_search(clinic, log)
     times = []
     counts = set()
     slots: list[Slot] = []
     for _ in range(repeats):
-        elapsed, statements, slots = timed_search(clinic, log)
+        elapsed, statements, slots = timed_search(clinic, log, remembered=remembered)
         times.append(elapsed * 1000)
         counts.add(statements)
     if len(counts) > 1:
@@ -530,13 +548,17 @@ def engine_inputs(
     Catching them, rather than re-reading the rows, means the reference sees what the engine
     saw, so a disagreement can only be the engine's (or the reference's) doing.
     """
-    with mock.patch.object(availability, "find_slots", wraps=find_slots) as spy:
+    between = find_slots_between
+    with mock.patch.object(availability, "find_slots_between", wraps=between) as spy:
         timed_search(clinic, log)
-    bound = inspect.signature(find_slots).bind(*spy.call_args.args, **spy.call_args.kwargs)
+    bound = inspect.signature(between).bind(*spy.call_args.args, **spy.call_args.kwargs)
+    # The loader asks over its whole range and cuts to the bookable times: the same slots as
+    # find_slots with the cut as the query's own bounds (tests/unit/test_slots.py).
+    args = bound.arguments
     return (
-        list(bound.arguments["therapists"]),
-        [list(room) for room in bound.arguments["rooms"]],
-        bound.arguments["query"],
+        list(args["therapists"]),
+        [list(room) for room in args["rooms"]],
+        replace(args["query"], earliest=args["earliest"], latest=args["latest"]),
     )
 
 
@@ -629,6 +651,10 @@ def run(args: argparse.Namespace, label: str) -> list[Row]:
     describe("search_slots", base, repeats)
     plans[f"{clinic.range_bookings:,} rows"] = ("no ANALYZE", booking_query_plan(log))
 
+    again = measure_search(clinic, log, repeats, remembered=True)
+    describe("search_slots, the same search again (memo)", again, repeats)
+    require_same("search from the memo vs without", base.slots, again.slots)
+
     therapists, rooms, query = engine_inputs(clinic, log)
     require_same(
         "find_slots on the loader's inputs vs search_slots",
@@ -701,6 +727,14 @@ def run(args: argparse.Namespace, label: str) -> list[Row]:
             f"{engine_ms:.1f} ms",
             search,
             f"{engine_ms / base.median_ms:.2f}",
+        ),
+        Row(
+            "  the same search again, slots from the engine's memo",
+            label,
+            base_label,
+            f"{again.median_ms:.1f} ms",
+            search,
+            f"{again.median_ms / base.median_ms:.2f}",
         ),
         Row(
             f"  brute-force reference (median of {args.reference_runs})",

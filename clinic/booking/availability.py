@@ -27,7 +27,7 @@ from clinic.scheduling.slots import (
     Slot,
     SlotQuery,
     TherapistSchedule,
-    find_slots,
+    find_slots_between,
     local_midnight,
     local_window,
 )
@@ -175,13 +175,17 @@ def search_slots(
             day += timedelta(days=1)
         schedules.append(TherapistSchedule(tid, windows, sessions[tid], blocks[tid]))
 
+    # Over the whole range, not from now on: the clock moves, the range does not, so the same
+    # search a moment later is found in the memo and only cut to the times still bookable.
     query = SlotQuery(
         duration=timedelta(minutes=duration_minutes),
         granularity=timedelta(minutes=policy.granularity_minutes),
         buffer=timedelta(minutes=policy.buffer_minutes),
-        earliest=earliest,
-        latest=latest,
+        earliest=range_start,
+        latest=range_end - timedelta(microseconds=1),
         timezone=zone,
     )
-    slots = find_slots(schedules, list(room_sessions.values()), query)
+    slots = find_slots_between(
+        schedules, list(room_sessions.values()), query, earliest=earliest, latest=latest
+    )
     return SlotSearch(timezone, first_day, last_day, slots, names)

@@ -16,10 +16,11 @@ Rules (DESIGN.md, "Slots"):
 
 from __future__ import annotations
 
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 
@@ -213,3 +214,46 @@ def find_slots(
     # The order Slot compares in, by key: far cheaper than thousands of dataclass comparisons.
     slots.sort(key=lambda slot: (slot.start, slot.therapist_id))
     return slots
+
+
+def find_slots_between(
+    therapists: Sequence[TherapistSchedule],
+    rooms: Sequence[Sequence[Interval]],
+    query: SlotQuery,
+    *,
+    earliest: datetime,
+    latest: datetime,
+) -> list[Slot]:
+    """find_slots for `query` with starts bounded by `earliest` and `latest` instead, which
+    must lie within the query's: the same slots, from a memo of recent searches.
+
+    The memo is keyed by every input, so it is never out of date; it pays because the query's
+    own bounds are fixed (a range of days) while `earliest` moves with the clock. It rests on
+    one property, tested: slots found over a range and cut to a narrower one are the slots
+    found over the narrower one (the grid is counted from local midnight, not from `earliest`).
+    """
+    if not (query.earliest <= earliest and latest <= query.latest):
+        raise ValueError("the bounds must lie within the query's")
+    key_therapists = tuple(
+        replace(t, windows=tuple(t.windows), sessions=tuple(t.sessions), blocks=tuple(t.blocks))
+        for t in therapists
+    )
+    found, starts = _memo(key_therapists, tuple(tuple(r) for r in rooms), query)
+    return list(found[bisect_left(starts, earliest) : bisect_right(starts, latest)])
+
+
+# A clinic's searches repeat: a few techniques and lengths, a page or two of weeks each. Each
+# entry holds its inputs and slots (a few MB for 20 therapists over two weeks, at most).
+@lru_cache(maxsize=64)
+def _memo(
+    therapists: tuple[TherapistSchedule, ...],
+    rooms: tuple[tuple[Interval, ...], ...],
+    query: SlotQuery,
+) -> tuple[tuple[Slot, ...], tuple[datetime, ...]]:
+    found = tuple(find_slots(therapists, rooms, query))
+    return found, tuple(slot.start for slot in found)
+
+
+def forget_remembered_searches() -> None:
+    """Empty the memo of find_slots_between (a benchmark times the search, not the memo)."""
+    _memo.cache_clear()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -15,6 +16,7 @@ from clinic.scheduling.slots import (
     SlotQuery,
     TherapistSchedule,
     find_slots,
+    find_slots_between,
     local_window,
     merge,
     subtract,
@@ -327,3 +329,31 @@ def test_every_slot_keeps_every_rule(scenario):
         assert not any(span.overlaps(s.widened(q.buffer)) for s in th.sessions)
         assert not any(span.overlaps(b) for b in th.blocks)
         assert any(not any(span.overlaps(s.widened(q.buffer)) for s in room) for room in rooms)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(scenarios(), st.data())
+def test_slots_over_a_range_cut_to_a_narrower_one_are_that_ones_slots(scenario, data):
+    therapists, rooms, wide = scenario
+
+    def instant(low: datetime, high: datetime, label: str) -> datetime:
+        naive = st.datetimes(low.replace(tzinfo=None), high.replace(tzinfo=None))
+        return data.draw(naive, label).replace(tzinfo=UTC)
+
+    earliest = instant(wide.earliest, wide.latest, "earliest")
+    latest = instant(earliest, wide.latest, "latest")
+    narrow = replace(wide, earliest=earliest, latest=latest)
+    expected = find_slots(therapists, rooms, narrow)
+    assert find_slots_between(therapists, rooms, wide, earliest=earliest, latest=latest) == expected
+    # Asked again a moment later, the memo answers: still exactly what find_slots finds.
+    later = min(earliest + timedelta(minutes=7, seconds=13), latest)
+    again = find_slots_between(therapists, rooms, wide, earliest=later, latest=latest)
+    assert again == find_slots(therapists, rooms, replace(wide, earliest=later, latest=latest))
+
+
+def test_bounds_outside_the_query_are_refused():
+    q = query(earliest=at("2027-03-22", "08:00"), latest=at("2027-03-22", "16:00"))
+    with pytest.raises(ValueError, match="within"):
+        find_slots_between([], [], q, earliest=at("2027-03-22", "07:59"), latest=q.latest)
+    with pytest.raises(ValueError, match="within"):
+        find_slots_between([], [], q, earliest=q.earliest, latest=at("2027-03-22", "16:01"))
