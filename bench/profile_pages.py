@@ -28,6 +28,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--bookings", type=int, default=10_000)
     parser.add_argument("--repeats", type=int, default=20)
     parser.add_argument("--top", type=int, default=25)
+    parser.add_argument("--sort", default="cumulative", help="a pstats sort key: tottime, ...")
     args = parser.parse_args(argv)
     with fresh_database(None) as (url, _label):
         app = create_app(bench_config(url))
@@ -54,7 +55,7 @@ def main(argv: Sequence[str] | None = None) -> None:
                 profiler.disable()
                 out = io.StringIO()
                 stats = pstats.Stats(profiler, stream=out).strip_dirs()
-                stats.sort_stats("cumulative").print_stats(args.top)
+                stats.sort_stats(args.sort).print_stats(args.top)
                 print(out.getvalue())
 
 

@@ -388,3 +388,19 @@ def test_queries_do_not_grow_with_the_range_or_the_therapists(clinic, client, ma
             db.session.commit()
     four_weeks = fetch(28)
     assert len(four_weeks) == len(one_day) <= 9, four_weeks
+
+
+def test_a_therapists_name_on_the_book_page_is_text_not_markup(clinic, client, db_session):
+    anna = db_session.scalar(select(User).where(User.name == "Anna Holm"))
+    anna.name = 'Anna <b onmouseover="x()">& Co\'s'
+    db_session.commit()
+    html = client.get("/book?technique=sports-massage&duration=60&start=2027-03-22").get_data(
+        as_text=True
+    )
+    assert "<b onmouseover" not in html
+    # Each time's hidden label ("with ...", for screen readers) reads the name, escaped once.
+    labels = re.findall(r'<span class="visually-hidden">([^<]*)</span></a></li>', html)
+    assert len(labels) > 20
+    assert f" with {anna.name}" in {html_module.unescape(label) for label in labels}
+    times = re.findall(r'<time datetime="([^"]+)">(\d\d:\d\d)</time>', html)
+    assert len(times) == len(labels)
