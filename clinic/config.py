@@ -183,7 +183,7 @@ def load_config(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
         "MAIL_TIMEOUT": _int(environ, "MAIL_TIMEOUT", 10),
         "MAIL_DEFAULT_SENDER": environ.get("MAIL_DEFAULT_SENDER", "Lindring <noreply@localhost>"),
         "MAIL_FILE_PATH": environ.get("MAIL_FILE_PATH") or None,
-        # Send queued e-mail right after the request that queued it committed; the
+        # Send queued e-mail once the answer to the request that committed it is sent; the
         # send-outbox command retries whatever failed.
         "MAIL_DELIVER_AFTER_REQUEST": _bool(environ.get("MAIL_DELIVER_AFTER_REQUEST"), True),
         # Fetching a therapist's external calendar (.ics URL): seconds before giving up, the

@@ -323,6 +323,7 @@ def make_clients(app: Any, count: int, prefix: str = "racer") -> list[Account]:
     from clinic import clock
     from clinic.auth.models import Role
     from clinic.auth.operations import create_user
+    from clinic.database import begin_write
     from clinic.extensions import db
     from clinic.screening.operations import submit_screening
     from clinic.screening.rules import questions
@@ -330,6 +331,8 @@ def make_clients(app: Any, count: int, prefix: str = "racer") -> list[Account]:
 
     all_no = {q.id: (False if q.kind == "yes_no" else "") for q in questions()}
     with app.app_context():
+        # A writer from the start, as the app's are: a server under test may be writing too.
+        begin_write()
         now = clock.utcnow()
         users = []
         for n in range(count):

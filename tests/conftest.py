@@ -23,7 +23,10 @@ from clinic import create_app
 from clinic.auth.models import Role, User
 from clinic.clock import local_today, utcnow
 from clinic.extensions import db
-from tests.support import TEST_PASSWORD, Mailbox, fresh_postgres_database
+from tests.support import TEST_PASSWORD, ClosingClient, Mailbox, fresh_postgres_database
+
+# Every app the tests make, here or in a test, closes its answers as a server would.
+Flask.test_client_class = ClosingClient
 
 # Fast hashing for the many accounts tests make; one test checks the production default.
 FAST_HASH = "pbkdf2:sha256:1000"

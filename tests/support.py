@@ -95,6 +95,15 @@ def login(client: FlaskClient, email: str, password: str = TEST_PASSWORD) -> Any
     return response
 
 
+class ClosingClient(FlaskClient):
+    """A test client that closes each answer as soon as it is read, as a server does once it
+    has sent it; what the app does on closing (sending queued e-mail) is then done by the time
+    the test looks. Pass buffered=False to hold an answer open."""
+
+    def open(self, *args: Any, buffered: bool = True, **kwargs: Any) -> Any:
+        return super().open(*args, buffered=buffered, **kwargs)
+
+
 @contextmanager
 def count_queries(app: Flask) -> Iterator[list[str]]:
     """The SQL statements the app's engine runs inside the block, as a list filled in as it runs."""

@@ -328,14 +328,21 @@ def _deliver_after_request(response: Response) -> Response:
     ids = g.pop("committed_email_ids", None)
     if not ids or not current_app.config["MAIL_DELIVER_AFTER_REQUEST"]:
         return response
-    try:
-        db.session.rollback()  # never save what a view left open; start delivery afresh
-        deliver(ids)
-    except Exception:
-        # The request's own work is committed; unsent mail stays queued for send-outbox.
-        db.session.rollback()
-        log.warning("delivery after the request failed; send-outbox will retry", exc_info=True)
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    # The server closes the answer once it has sent it: the person is not kept waiting while
+    # the mail server is talked to, which can take longer than the request itself.
+    response.call_on_close(lambda: _deliver_after_sending(app, ids))
     return response
+
+
+def _deliver_after_sending(app: Flask, ids: list[int]) -> None:
+    with app.app_context():
+        try:
+            deliver(ids)
+        except Exception:
+            # The request's own work is committed; unsent mail stays queued for send-outbox.
+            db.session.rollback()
+            log.warning("delivery after the request failed; send-outbox will retry", exc_info=True)
 
 
 def init_app(app: Flask) -> None:

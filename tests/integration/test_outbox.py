@@ -122,6 +122,21 @@ def test_committed_mail_is_delivered_after_the_request(app, mailbox):
     assert "Sent 0 e-mail(s)" in send_outbox(app)  # nothing sent twice
 
 
+def test_mail_goes_out_once_the_answer_is_sent_not_before(app, mailbox):
+    add_routes(app)
+    app.config["WTF_CSRF_ENABLED"] = False
+    # Held open, as while a server is still writing it: the whole answer is there, no mail yet.
+    response = app.test_client().post("/test/mail-and-commit", buffered=False)
+    assert response.status_code == 200 and response.get_data(as_text=True) == "ok"
+    assert mailbox.messages == []
+    with app.app_context():
+        assert db.session.scalar(select(OutboxMessage.sent_at)) is None
+    response.close()  # what the server does once the answer is sent
+    assert [m["Subject"] for m in mailbox.messages] == ["Committed"]
+    with app.app_context():
+        assert db.session.scalar(select(OutboxMessage.sent_at)) is not None
+
+
 def test_mail_from_a_failed_request_is_never_sent_nor_kept(app, mailbox):
     add_routes(app)
     app.config["WTF_CSRF_ENABLED"] = False

@@ -19,6 +19,7 @@ from sqlalchemy import select
 from clinic import clock
 from clinic.auth.models import User
 from clinic.catalog.models import Technique
+from clinic.database import begin_write
 from clinic.extensions import db
 from clinic.notify.models import OutboxMessage
 from clinic.waitlist import operations
@@ -52,9 +53,15 @@ BOOKING_RE = re.compile(r"^/bookings/(\d+)$")
 def join_waitlist(app: Flask, accounts: list[Account], therapist_id: int) -> dict[int, int]:
     """Each account waits for Anna's 60-minute sports massage, any day; returns entry ids."""
     with app.app_context():
-        technique = db.session.scalar(select(Technique).where(Technique.slug == "sports-massage"))
         entries = {}
         for account in accounts:
+            # As the app's writers do, and before any read: the server may be writing too (it
+            # sends a request's e-mail once it has answered), and on SQLite a transaction that
+            # read first cannot write once another has committed since.
+            begin_write()
+            technique = db.session.scalar(
+                select(Technique).where(Technique.slug == "sports-massage")
+            )
             entry = operations.join(
                 db.session.get(User, account.user_id),
                 technique=technique,
@@ -64,8 +71,8 @@ def join_waitlist(app: Flask, accounts: list[Account], therapist_id: int) -> dic
                 day_parts=[],
                 now=clock.utcnow(),
             )
+            entries[account.user_id] = entry.id  # read now: after the commit it reads anew
             db.session.commit()
-            entries[account.user_id] = entry.id
         return entries
 
 
