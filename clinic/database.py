@@ -11,13 +11,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, request
+from flask import Flask, has_request_context, request
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 
 from clinic.extensions import db
 
 WRITE_OPTION = "lindring_write"
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 
 
 def _is_sqlite(dbapi_connection: Any) -> bool:
@@ -41,10 +42,17 @@ def _sqlite_settings(dbapi_connection: Any, connection_record: Any) -> None:
 def _sqlite_begin(conn: Connection) -> None:
     if conn.dialect.name != "sqlite":
         return
-    if conn.get_execution_options().get(WRITE_OPTION):
+    # Every transaction of a request that may change state is a writer's, not only its first:
+    # one a view opens after a commit, by reading, could otherwise never write once another
+    # connection had committed in between (SQLite refuses at once, without the busy timeout).
+    if conn.get_execution_options().get(WRITE_OPTION) or _in_changing_request():
         conn.exec_driver_sql("BEGIN IMMEDIATE")
     else:
         conn.exec_driver_sql("BEGIN")
+
+
+def _in_changing_request() -> bool:
+    return has_request_context() and request.method not in SAFE_METHODS
 
 
 def begin_write() -> None:
@@ -58,7 +66,7 @@ def begin_write() -> None:
 
 def _writers_first() -> None:
     # A request that may change state opens its transaction as a writer before it reads.
-    if request.method not in ("GET", "HEAD", "OPTIONS"):
+    if request.method not in SAFE_METHODS:
         begin_write()
 
 

@@ -155,6 +155,35 @@ def test_a_locked_sqlite_database_answers_503_then_works_once_unlocked(
         db.engine.dispose()
 
 
+def test_every_transaction_of_a_post_holds_sqlites_write_lock_from_its_start(
+    database_url: str, app: Flask
+):
+    if make_url(database_url).get_backend_name() != "sqlite":
+        pytest.skip("SQLite's file lock; PostgreSQL lets a transaction write after it has read")
+    seen: dict[str, str] = {}
+
+    @app.post("/test/two-transactions")
+    def two_transactions() -> str:
+        db.session.commit()  # the transaction the request began with
+        db.session.scalar(select(func.count()).select_from(OutboxMessage))  # a read opens another
+        other = sqlite3.connect(make_url(database_url).database, isolation_level=None, timeout=0)
+        try:
+            other.execute("BEGIN IMMEDIATE")
+            other.execute("ROLLBACK")
+            seen["other writer"] = "got the lock"
+        except sqlite3.OperationalError as exc:
+            seen["other writer"] = str(exc)
+        finally:
+            other.close()
+        db.session.rollback()
+        return "ok"
+
+    app.config["WTF_CSRF_ENABLED"] = False
+    assert app.test_client().post("/test/two-transactions").status_code == 200
+    # The view's second transaction already holds the lock: no other writer commits under it.
+    assert seen == {"other writer": "database is locked"}
+
+
 def _recover_postgresql(database_url: str, app: Flask) -> None:
     # The app's pooled connections are killed and new ones refused, as when the server
     # restarts; then connections are allowed again.
