@@ -124,8 +124,14 @@ def search_slots(
     ids = list(names)
 
     hours: dict[int, dict[int, list[tuple[time, time]]]] = defaultdict(lambda: defaultdict(list))
-    for row in db.session.scalars(select(WorkingHours).where(WorkingHours.therapist_id.in_(ids))):
-        hours[row.therapist_id][row.weekday].append((row.start_time, row.end_time))
+    weekly = select(
+        WorkingHours.therapist_id,
+        WorkingHours.weekday,
+        WorkingHours.start_time,
+        WorkingHours.end_time,
+    ).where(WorkingHours.therapist_id.in_(ids))
+    for tid, weekday, start_time, end_time in db.session.execute(weekly):  # rows, not objects
+        hours[tid][weekday].append((start_time, end_time))
 
     blocks: dict[int, list[Interval]] = defaultdict(list)
     for tid, starts, ends in db.session.execute(
