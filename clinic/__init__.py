@@ -49,7 +49,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
 
 def register_extensions(app: Flask) -> None:
-    from clinic import assets, database, i18n, ratelimits, secret_links
+    from clinic import assets, i18n, ratelimits, secret_links
     from clinic.notify import outbox
 
     secret_links.install_log_filter()
@@ -66,7 +66,6 @@ def register_extensions(app: Flask) -> None:
     login_manager.login_message_category = "info"
     outbox.init_app(app)
     ratelimits.init_app(app)
-    database.init_app(app)
     _import_models()
 
 

@@ -3,15 +3,16 @@
 SQLite's Python driver opens transactions on its own and lazily, which breaks SAVEPOINT and
 lets two writers read the same state before either writes. SQLAlchemy's documented recipe
 takes that over: the driver is put in autocommit mode and we emit BEGIN ourselves, as
-BEGIN IMMEDIATE for a request that declared it will write (`begin_write`), so concurrent
-writers queue for the lock instead of failing halfway.
+BEGIN IMMEDIATE for every transaction of a request that may change state (any method but GET,
+HEAD and OPTIONS) and wherever code outside such a request declares it will write
+(`begin_write`), so concurrent writers queue for the lock instead of failing halfway.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, has_request_context, request
+from flask import has_request_context, request
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 
@@ -62,13 +63,3 @@ def begin_write() -> None:
     """
     if not db.session().in_transaction():
         db.session.connection(execution_options={WRITE_OPTION: True})
-
-
-def _writers_first() -> None:
-    # A request that may change state opens its transaction as a writer before it reads.
-    if request.method not in SAFE_METHODS:
-        begin_write()
-
-
-def init_app(app: Flask) -> None:
-    app.before_request(_writers_first)

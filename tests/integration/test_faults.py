@@ -162,26 +162,31 @@ def test_every_transaction_of_a_post_holds_sqlites_write_lock_from_its_start(
         pytest.skip("SQLite's file lock; PostgreSQL lets a transaction write after it has read")
     seen: dict[str, str] = {}
 
-    @app.post("/test/two-transactions")
-    def two_transactions() -> str:
-        db.session.commit()  # the transaction the request began with
-        db.session.scalar(select(func.count()).select_from(OutboxMessage))  # a read opens another
+    def other_writer() -> str:
         other = sqlite3.connect(make_url(database_url).database, isolation_level=None, timeout=0)
         try:
             other.execute("BEGIN IMMEDIATE")
             other.execute("ROLLBACK")
-            seen["other writer"] = "got the lock"
+            return "got the lock"
         except sqlite3.OperationalError as exc:
-            seen["other writer"] = str(exc)
+            return str(exc)
         finally:
             other.close()
+
+    @app.post("/test/two-transactions")
+    def two_transactions() -> str:
+        db.session.scalar(select(func.count()).select_from(OutboxMessage))  # the first, by a read
+        seen["first"] = other_writer()
+        db.session.commit()
+        db.session.scalar(select(func.count()).select_from(OutboxMessage))  # a read opens another
+        seen["second"] = other_writer()
         db.session.rollback()
         return "ok"
 
     app.config["WTF_CSRF_ENABLED"] = False
     assert app.test_client().post("/test/two-transactions").status_code == 200
-    # The view's second transaction already holds the lock: no other writer commits under it.
-    assert seen == {"other writer": "database is locked"}
+    # Each transaction held the lock from its first read: no other writer commits under it.
+    assert seen == {"first": "database is locked", "second": "database is locked"}
 
 
 def _recover_postgresql(database_url: str, app: Flask) -> None:
