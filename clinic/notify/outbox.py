@@ -158,25 +158,18 @@ def _claim(message_ids: list[int], now: datetime) -> list[OutboxMessage]:
     loaded, so that no transaction stays open while the SMTP server is talked to.
     """
     begin_write()
-    won = db.session.scalars(
-        update(OutboxMessage)
-        .where(OutboxMessage.id.in_(message_ids), *_sendable(now))
-        .values(claimed_until=now + _lease(), attempts=OutboxMessage.attempts + 1)
-        .returning(OutboxMessage.id)
-        .execution_options(synchronize_session=False)
-    ).all()
-    messages: list[OutboxMessage] = []
-    if won:
-        messages = list(
-            db.session.scalars(
-                select(OutboxMessage)
-                .where(OutboxMessage.id.in_(won))
-                .order_by(OutboxMessage.id)
-                .execution_options(populate_existing=True)
-            )
-        )
-        for message in messages:
-            db.session.expunge(message)
+    messages = sorted(
+        db.session.scalars(
+            update(OutboxMessage)
+            .where(OutboxMessage.id.in_(message_ids), *_sendable(now))
+            .values(claimed_until=now + _lease(), attempts=OutboxMessage.attempts + 1)
+            .returning(OutboxMessage)  # the leased rows as they now are: no second read
+            .execution_options(synchronize_session=False, populate_existing=True)
+        ),
+        key=lambda message: message.id,
+    )
+    for message in messages:
+        db.session.expunge(message)
     db.session.commit()
     return messages
 
