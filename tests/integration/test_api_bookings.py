@@ -16,6 +16,7 @@ from clinic.booking.models import Booking, BookingStatus, IdempotencyKey, TimeCl
 from clinic.catalog.models import Therapist
 from clinic.extensions import db
 from clinic.notify.models import OutboxMessage
+from clinic.scheduling.models import TimeOff, WorkingHours
 from clinic.screening.operations import submit_screening
 from tests.integration.test_api import all_no, assert_error, bearer, token_for
 from tests.support import DEMO_PASSWORD, NOW, Clinic, count_queries
@@ -662,3 +663,49 @@ def test_too_late_is_measured_from_the_start(clinic, client, ida_token):
     booked = post_booking(client, ida_token, body_for(clinic)).get_json()
     assert_error(cancel(client, booked["id"], ida_token), 409, "too_late")
     assert NOW + timedelta(hours=24) > datetime.fromisoformat(booked["start"])
+
+
+def test_the_free_times_follow_each_change_at_once(clinic, client, ida_token):
+    # The slot engine remembers recent searches; each change below must show in the very next
+    # answer all the same (booking, cancelling, time off, working hours).
+    anna = therapist_id(clinic, "anna")
+    wednesday = ("2027-03-24T09:00:00+01:00", "2027-03-24T11:00:00+01:00")
+
+    def offered() -> set[str]:
+        answer = client.get(
+            "/api/v1/slots",
+            query_string={
+                "technique": "sports-massage",
+                "duration": 60,
+                "from": "2027-03-24",
+                "to": "2027-03-24",
+                "therapist": anna,
+            },
+        )
+        assert answer.status_code == 200, answer.get_json()
+        return {s["start"] for s in answer.get_json()["slots"]}
+
+    assert set(wednesday) <= offered() and offered() == offered()
+    booked = post_booking(client, ida_token, body_for(clinic, start=wednesday[0])).get_json()
+    assert wednesday[0] not in offered() and wednesday[1] in offered()
+    cancel = client.post(f"/api/v1/bookings/{booked['id']}/cancel", headers=bearer(ida_token))
+    assert cancel.status_code == 200 and wednesday[0] in offered()
+
+    with clinic.app_context():
+        db.session.add(
+            TimeOff(
+                therapist_id=anna,
+                starts_at=datetime(2027, 3, 24, 9, 30, tzinfo=UTC),  # 10:30-11:30 in Copenhagen
+                ends_at=datetime(2027, 3, 24, 10, 30, tzinfo=UTC),
+            )
+        )
+        db.session.commit()
+    assert wednesday[0] in offered() and wednesday[1] not in offered()
+
+    with clinic.app_context():
+        for hours in db.session.scalars(
+            select(WorkingHours).where(WorkingHours.therapist_id == anna)
+        ):
+            db.session.delete(hours)
+        db.session.commit()
+    assert offered() == set()
