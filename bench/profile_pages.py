@@ -17,6 +17,7 @@ import pstats
 import statistics
 import time
 from collections.abc import Callable, Sequence
+from datetime import timedelta
 from unittest import mock
 
 from flask.testing import FlaskClient
@@ -66,7 +67,7 @@ def free_times(web: FlaskClient, wanted: int) -> list[Slot]:
     # A session and its buffer apart, for the one client who books them all.
     spaced, last = [], None
     for slot in found:
-        if last is None or slot.start - last >= http.timedelta(minutes=http.DURATION + 15):
+        if last is None or slot.start - last >= timedelta(minutes=http.DURATION + 15):
             spaced.append(slot)
             last = slot.start
     assert len(spaced) >= wanted, f"only {len(spaced)} bookable times"
