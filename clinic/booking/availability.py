@@ -30,6 +30,7 @@ from clinic.scheduling.slots import (
     find_slots_between,
     local_midnight,
     local_window,
+    one_per_start,
 )
 
 # No session is longer than this; it bounds the overlap query from below so that it reads
@@ -46,16 +47,21 @@ class SlotSearch:
     therapist_names: dict[int, str]
 
     def by_day(
-        self, link: Callable[[Slot], str]
-    ) -> list[tuple[date, list[tuple[str, list[ShownSlot]]]]]:
+        self, link: Callable[[Slot], str], *, each_time_once: bool = False
+    ) -> list[tuple[date, list[tuple[str | None, list[ShownSlot]]]]]:
         """The slots as a page lists them, grouped by local day, then by therapist name (days
-        without slots left out); `link` gives each slot's address."""
+        without slots left out); `link` gives each slot's address. With `each_time_once` (a
+        search for any therapist) a day is one group, named None, holding each start once."""
         zone = ZoneInfo(self.timezone)
+        slots = one_per_start(self.slots, zone) if each_time_once else self.slots
         days: dict[date, dict[int, list[ShownSlot]]] = defaultdict(lambda: defaultdict(list))
-        for slot in self.slots:
+        for slot in slots:
             local = slot.start.astimezone(zone)
-            shown = ShownSlot(link(slot), slot.start.isoformat(), f"{local:%H:%M}")
-            days[local.date()][slot.therapist_id].append(shown)
+            name = self.therapist_names[slot.therapist_id]
+            shown = ShownSlot(link(slot), slot.start.isoformat(), f"{local:%H:%M}", name)
+            days[local.date()][0 if each_time_once else slot.therapist_id].append(shown)
+        if each_time_once:
+            return [(day, [(None, days[day][0])]) for day in sorted(days)]
         return [
             (
                 day,
@@ -76,6 +82,7 @@ class ShownSlot:
     href: str
     instant: str  # ISO 8601, for <time datetime>
     clock: str  # the clinic's wall-clock time: "09:15"
+    therapist: str  # the name of whom it books
 
 
 def search_slots(

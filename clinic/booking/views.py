@@ -71,16 +71,20 @@ def confirm_links(technique_slug: str, duration: int) -> Callable[[Slot], str]:
 
 
 @bp.app_template_filter()
-def slot_items(slots: Sequence[ShownSlot], with_name: str) -> Markup:
-    """One therapist's free times as the <li> items of their list (templates/booking/
-    _slot_days.html), in one pass: a page of two weeks can hold thousands of times, and in a
-    template loop most of the page's time went to making an escaped string of every value."""
-    hidden = escape(with_name)  # once: the translated text may be escaped already
+def slot_items(slots: Sequence[ShownSlot]) -> Markup:
+    """Free times as the <li> items of their list (templates/booking/_slot_days.html), in one
+    pass: a page of two weeks can hold hundreds of times, and in a template loop most of the
+    page's time went to making an escaped string of every value."""
+    # Each name's "with ..." once: the translated text is escaped as a whole.
+    hidden = {
+        name: escape(_("with %(name)s", name=name)) for name in {slot.therapist for slot in slots}
+    }
     # Every value is escaped as it goes in: html.escape escapes what markupsafe does.
     items = (
         '<li class="list-inline-item"><a class="btn btn-sm btn-outline-primary slot" '
         f'href="{html.escape(slot.href)}"><time datetime="{html.escape(slot.instant)}">'
-        f'{html.escape(slot.clock)}</time><span class="visually-hidden"> {hidden}</span></a></li>'
+        f"{html.escape(slot.clock)}</time>"
+        f'<span class="visually-hidden"> {hidden[slot.therapist]}</span></a></li>'
         for slot in slots
     )
     return Markup("\n        ".join(items))  # noqa: S704 (escaped above)

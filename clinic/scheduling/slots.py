@@ -17,6 +17,7 @@ Rules (DESIGN.md, "Slots"):
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
@@ -240,6 +241,24 @@ def find_slots_between(
     )
     found, starts = _memo(key_therapists, tuple(tuple(r) for r in rooms), query)
     return list(found[bisect_left(starts, earliest) : bisect_right(starts, latest)])
+
+
+def one_per_start(slots: Iterable[Slot], zone: ZoneInfo) -> list[Slot]:
+    """Each start once, as a search for any therapist offers it: of the therapists free then,
+    the one with the most free times that local day (then the lowest id), sorted by start.
+
+    Offering the least-booked therapist spreads a clinic's bookings over its team, and a page
+    lists one time where it would list up to one per therapist.
+    """
+    slots = list(slots)
+    days = [slot.start.astimezone(zone).date() for slot in slots]
+    free_that_day = Counter(zip(days, (slot.therapist_id for slot in slots), strict=True))
+    best: dict[datetime, tuple[int, int, Slot]] = {}
+    for day, slot in zip(days, slots, strict=True):
+        rank = (-free_that_day[day, slot.therapist_id], slot.therapist_id, slot)
+        if slot.start not in best or rank[:2] < best[slot.start][:2]:
+            best[slot.start] = rank
+    return [best[start][2] for start in sorted(best)]
 
 
 # A clinic's searches repeat: a few techniques and lengths, a page or two of weeks each. Each

@@ -172,5 +172,11 @@ def first_free_time(page: Page, *, check_clock: bool = False) -> tuple[Locator, 
     )
     if check_clock:
         expect(slot.locator("time")).to_have_text(f"{start:%H:%M}")
-    therapist = slot.locator("xpath=ancestor::div[contains(@class,'slot-therapist')]//h3")
-    return slot, start, therapist.inner_text()
+    return slot, start, booked_with(slot)
+
+
+def booked_with(slot: Locator) -> str:
+    """The therapist a time's link books: its hidden text says "with NAME" to screen readers
+    (a search for any therapist lists each time once, under no therapist's heading)."""
+    hidden = slot.locator(".visually-hidden").text_content() or ""
+    return hidden.strip().removeprefix("with ")

@@ -27,6 +27,7 @@ from tests.e2e.journeys import (
     SIZES,
     Screenshot,
     a_few_days_ahead,
+    booked_with,
     booking_url,
     clinic_time,
     first_free_time,
@@ -58,14 +59,12 @@ def when(start: datetime, minutes: int) -> str:
 
 
 def offered(page: Page) -> list[tuple[datetime, str, Locator]]:
-    """Every time on the page: its start, the therapist heading it sits under, its link."""
+    """Every time on the page: its start, the therapist it books, its link."""
     expect(page.locator(".slot-days, .alert-secondary").first).to_be_visible()
     found = []
-    for group in page.locator(".slot-therapist").all():
-        name = group.locator("h3").inner_text()
-        for slot in group.locator("a.slot").all():
-            instant = datetime.fromisoformat(slot.locator("time").get_attribute("datetime") or "")
-            found.append((clinic_time(instant), name, slot))
+    for slot in page.locator("a.slot").all():
+        instant = datetime.fromisoformat(slot.locator("time").get_attribute("datetime") or "")
+        found.append((clinic_time(instant), booked_with(slot), slot))
     return found
 
 

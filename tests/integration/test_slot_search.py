@@ -321,6 +321,45 @@ def test_the_book_page_groups_by_day_and_therapist_in_clinic_time(clinic, client
     assert "start=2027-04-05" in html  # the next two weeks
 
 
+def test_any_therapist_lists_each_time_once_with_whoever_is_freest_that_day(clinic, client):
+    found = ids(clinic)
+    anna, david = found["anna"], found["david"]
+
+    def monday_page() -> dict[str, int]:
+        """Monday's times on the page with any therapist: clock -> the therapist it books."""
+        html = client.get("/book?technique=sports-massage&duration=60&start=2027-03-22").get_data(
+            as_text=True
+        )
+        monday = html[html.index("Monday 22 March 2027") : html.index("Tuesday 23 March 2027")]
+        assert "<h3" not in monday
+        links = re.findall(r'href="([^"]+)"><time datetime="[^"]+">(\d\d:\d\d)</time>', monday)
+        clocks = [clock for _, clock in links]
+        assert clocks == sorted(set(clocks))  # each time once, in order
+        query = (parse_qs(urlsplit(html_module.unescape(href)).query) for href, _ in links)
+        return {clock: int(q["therapist"][0]) for (_, clock), q in zip(links, query, strict=True)}
+
+    def check() -> int:
+        answer = slots(client)
+        free = {tid: set(starts_of(answer, tid)) for tid in (anna, david)}
+        assert {s["therapist_id"] for s in answer["slots"]} == {anna, david}
+        freer = max((anna, david), key=lambda tid: (len(free[tid]), -tid))
+        page = monday_page()
+        assert set(page) == free[anna] | free[david]
+        shared = free[anna] & free[david]
+        assert shared, "no shared time to choose for"
+        assert {page[clock] for clock in shared} == {freer}
+        assert all(clock in free[tid] for clock, tid in page.items())
+        return freer
+
+    freer = check()
+    # Book the freer one's times away until the other has more: the shared times follow.
+    for hhmm in ("09:00", "14:00", "10:30", "15:30"):
+        add_booking(clinic, freer, local(MONDAY, hhmm))
+        if check() != freer:
+            break
+    assert check() != freer
+
+
 def test_each_time_on_the_book_page_links_where_url_for_would(app, clinic, client):
     # The page builds its links without routing each one (views.confirm_links); they must be
     # the very addresses url_for gives, offsets quoted, for every time listed.
@@ -394,13 +433,24 @@ def test_a_therapists_name_on_the_book_page_is_text_not_markup(clinic, client, d
     anna = db_session.scalar(select(User).where(User.name == "Anna Holm"))
     anna.name = 'Anna <b onmouseover="x()">& Co\'s'
     db_session.commit()
-    html = client.get("/book?technique=sports-massage&duration=60&start=2027-03-22").get_data(
-        as_text=True
-    )
+    her = db_session.scalar(select(Therapist.id).where(Therapist.user_id == anna.id))
+    # Her own times, under her name as a heading, then with any therapist (no headings).
+    html = client.get(
+        f"/book?technique=sports-massage&duration=60&start=2027-03-22&therapist={her}"
+    ).get_data(as_text=True)
     assert "<b onmouseover" not in html
+    assert '<h3 class="h6 mb-1">Anna &lt;b onmouseover=&#34;x()&#34;&gt;&amp; Co&#39;s</h3>' in html
     # Each time's hidden label ("with ...", for screen readers) reads the name, escaped once.
     labels = re.findall(r'<span class="visually-hidden">([^<]*)</span></a></li>', html)
     assert len(labels) > 20
-    assert f" with {anna.name}" in {html_module.unescape(label) for label in labels}
+    assert {html_module.unescape(label) for label in labels} == {f" with {anna.name}"}
+    times = re.findall(r'<time datetime="([^"]+)">(\d\d:\d\d)</time>', html)
+    assert len(times) == len(labels)
+    html = client.get("/book?technique=sports-massage&duration=60&start=2027-03-22").get_data(
+        as_text=True
+    )
+    assert "<b onmouseover" not in html and "<h3" not in html
+    labels = re.findall(r'<span class="visually-hidden">([^<]*)</span></a></li>', html)
+    assert len(labels) > 20
     times = re.findall(r'<time datetime="([^"]+)">(\d\d:\d\d)</time>', html)
     assert len(times) == len(labels)

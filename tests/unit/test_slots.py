@@ -19,6 +19,7 @@ from clinic.scheduling.slots import (
     find_slots_between,
     local_window,
     merge,
+    one_per_start,
     subtract,
 )
 
@@ -357,3 +358,59 @@ def test_bounds_outside_the_query_are_refused():
         find_slots_between([], [], q, earliest=at("2027-03-22", "07:59"), latest=q.latest)
     with pytest.raises(ValueError, match="within"):
         find_slots_between([], [], q, earliest=q.earliest, latest=at("2027-03-22", "16:01"))
+
+
+# --- one time per start, for a search with any therapist --------------------------------------
+
+
+def test_any_therapist_gets_each_time_once_with_whoever_has_most_free_that_day():
+    def free(tid: int, day: str, *hhmm: str) -> list[Slot]:
+        return [Slot(at(day, t), tid, at(day, t) + timedelta(hours=1)) for t in hhmm]
+
+    monday, tuesday = "2027-03-22", "2027-03-23"
+    slots = sorted(
+        free(1, monday, "09:00", "10:00")  # 2 free on Monday
+        + free(2, monday, "09:00", "10:00", "11:00")  # 3 free on Monday
+        + free(1, tuesday, "09:00", "10:00", "11:00")  # 3 free on Tuesday
+        + free(2, tuesday, "09:00")
+        + free(3, tuesday, "09:00", "10:00", "11:00")  # as free as 1: the lower id wins
+    )
+    shown = one_per_start(slots, CPH)
+    assert [(local_starts([s])[0][:5], s.therapist_id) for s in shown] == [
+        ("09:00", 2), ("10:00", 2), ("11:00", 2),
+        ("09:00", 1), ("10:00", 1), ("11:00", 1),
+    ]  # fmt: skip
+    assert one_per_start([], CPH) == []
+
+
+@st.composite
+def free_times(draw) -> list[Slot]:
+    """Free times of up to four therapists over three days around the autumn DST change."""
+    base = at("2027-10-30", "00:00")
+    starts = st.integers(0, 3 * 24 * 4 - 1).map(lambda q: base + q * timedelta(minutes=15))
+    pairs = draw(st.sets(st.tuples(starts, st.integers(1, 4)), max_size=60))
+    return sorted(Slot(start, tid, start + timedelta(minutes=45)) for start, tid in pairs)
+
+
+@settings(max_examples=200, deadline=None)
+@given(free_times(), st.sampled_from(["Europe/Copenhagen", "Pacific/Auckland", "UTC"]))
+def test_one_per_start_offers_every_start_once_with_the_freest_therapist(slots, zone_name):
+    zone = ZoneInfo(zone_name)
+    shown = one_per_start(slots, zone)
+    assert [s.start for s in shown] == sorted({s.start for s in slots})
+    assert set(shown) <= set(slots)
+
+    def free_that_day(slot: Slot) -> int:
+        day = slot.start.astimezone(zone).date()
+        return sum(
+            1
+            for s in slots
+            if s.therapist_id == slot.therapist_id and s.start.astimezone(zone).date() == day
+        )
+
+    for offered in shown:
+        for other in (s for s in slots if s.start == offered.start):
+            assert (-free_that_day(offered), offered.therapist_id) <= (
+                -free_that_day(other),
+                other.therapist_id,
+            )
