@@ -4,22 +4,26 @@ SQLite's Python driver opens transactions on its own and lazily, which breaks SA
 lets two writers read the same state before either writes. SQLAlchemy's documented recipe
 takes that over: the driver is put in autocommit mode and we emit BEGIN ourselves, as
 BEGIN IMMEDIATE for every transaction of a request that may change state (any method but GET,
-HEAD and OPTIONS) and wherever code outside such a request declares it will write
-(`begin_write`), so concurrent writers queue for the lock instead of failing halfway.
+HEAD and OPTIONS, and the GET views marked `writes_on_get`) and wherever code outside such a
+request declares it will write (`begin_write`), so concurrent writers queue for the lock
+instead of failing halfway.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
-from flask import has_request_context, request
+from flask import current_app, has_request_context, request
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 
 from clinic.extensions import db
 
 WRITE_OPTION = "lindring_write"
+WRITES_ON_GET = "lindring_writes_on_get"
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+V = TypeVar("V", bound=Callable[..., Any])
 
 
 def _is_sqlite(dbapi_connection: Any) -> bool:
@@ -53,7 +57,20 @@ def _sqlite_begin(conn: Connection) -> None:
 
 
 def _in_changing_request() -> bool:
-    return has_request_context() and request.method not in SAFE_METHODS
+    if not has_request_context():
+        return False
+    if request.method not in SAFE_METHODS:
+        return True
+    view = current_app.view_functions.get(request.endpoint or "")
+    return getattr(view, WRITES_ON_GET, False)
+
+
+def writes_on_get(view: V) -> V:
+    """Mark a view that writes on a GET (the audit entry of a look at health data): on SQLite
+    its transactions are writers' from the start, as a POST's are, so under load it waits for
+    the lock rather than failing when it writes after others have."""
+    setattr(view, WRITES_ON_GET, True)
+    return view
 
 
 def begin_write() -> None:

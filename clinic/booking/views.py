@@ -43,6 +43,7 @@ from clinic.booking.availability import ShownSlot, search_slots
 from clinic.booking.forms import BookForm, CancelForm, MarkForm, SlotSearchForm
 from clinic.booking.models import Booking, BookingStatus, IdempotencyKey
 from clinic.catalog.models import Technique, Therapist
+from clinic.database import writes_on_get
 from clinic.extensions import db
 from clinic.numbers import whole_number
 from clinic.ratelimits import limited, page_user
@@ -324,6 +325,7 @@ def load_booking(booking_id: int) -> Booking:
 
 
 @bp.route("/bookings/<int:booking_id>")
+@writes_on_get
 @login_required
 def show(booking_id: int) -> Response:
     booking = load_booking(booking_id)

@@ -29,6 +29,7 @@ from clinic.auth.models import Role, User
 from clinic.booking.models import Booking
 from clinic.calendars.agenda import Agenda, load_agenda
 from clinic.catalog.models import Room, Therapist
+from clinic.database import writes_on_get
 from clinic.extensions import db
 
 bp = Blueprint("calendar", __name__)
@@ -188,6 +189,7 @@ def _therapist(therapist_id: int) -> Therapist:
 
 
 @bp.route("/therapist/calendar")
+@writes_on_get
 @roles_required(Role.THERAPIST)
 def week() -> str:
     """The therapist's own week (?week= any date in it; this week by default)."""
@@ -195,6 +197,7 @@ def week() -> str:
 
 
 @bp.route("/therapist/calendar/day")
+@writes_on_get
 @roles_required(Role.THERAPIST)
 def day() -> str:
     """The therapist's own day (?date=; today by default)."""
@@ -202,12 +205,14 @@ def day() -> str:
 
 
 @bp.route("/admin/therapists/<int:therapist_id>/calendar")
+@writes_on_get
 @roles_required(Role.ADMIN)
 def therapist_week(therapist_id: int) -> str:
     return _week_page(_therapist(therapist_id), own=False)
 
 
 @bp.route("/admin/therapists/<int:therapist_id>/calendar/day")
+@writes_on_get
 @roles_required(Role.ADMIN)
 def therapist_day(therapist_id: int) -> str:
     return _day_page(_therapist(therapist_id), own=False)

@@ -15,6 +15,7 @@ from clinic import clock
 from clinic.audit.models import record as audit
 from clinic.auth.access import roles_required
 from clinic.auth.models import Role, User
+from clinic.database import writes_on_get
 from clinic.extensions import db
 from clinic.i18n import current_locale
 from clinic.screening import notices, operations
@@ -139,6 +140,7 @@ def _result_context(screening: Screening | None) -> dict:
 
 
 @bp.route("/screening/<int:screening_id>")
+@writes_on_get
 @login_required
 def show(screening_id: int) -> str:
     screening = _load(screening_id)
@@ -198,6 +200,7 @@ def _decision_forms(screening: Screening) -> dict[str, object]:
 
 
 @review_bp.route("/<int:screening_id>", endpoint="show")
+@writes_on_get
 def review(screening_id: int) -> str:
     screening = _load(screening_id)
     # Rendered before the commit, which would expire what the page shows and load it again.

@@ -36,6 +36,7 @@ from clinic.booking.models import Booking
 from clinic.booking.series import EVERY_LABELS
 from clinic.booking.signals import series_booked
 from clinic.catalog.models import TechniqueOption, Therapist
+from clinic.database import writes_on_get
 from clinic.extensions import db
 from clinic.i18n import speaking
 from clinic.notify.outbox import queue_email, render_email
@@ -140,6 +141,7 @@ def _tell_client(note: TreatmentNote, *, first: bool) -> None:
 
 
 @bp.route(f"/bookings/{BOOKING_ID}/treatment", methods=["GET", "POST"])
+@writes_on_get
 @roles_required(Role.THERAPIST, Role.ADMIN)
 def edit(booking_id: int) -> str | Response | tuple[str, int]:
     """The session's note for staff: written by its therapist and admins once the session has

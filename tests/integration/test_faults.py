@@ -23,6 +23,7 @@ from clinic import create_app
 from clinic.audit.models import AuditEntry
 from clinic.booking import notices
 from clinic.booking.models import Booking, IdempotencyKey, TimeClaim
+from clinic.database import writes_on_get
 from clinic.extensions import db
 from clinic.notify.models import OutboxMessage
 from tests.conftest import base_config
@@ -155,6 +156,19 @@ def test_a_locked_sqlite_database_answers_503_then_works_once_unlocked(
         db.engine.dispose()
 
 
+def other_writer(database_url: str) -> str:
+    """What a second connection gets when it asks for SQLite's write lock, without waiting."""
+    other = sqlite3.connect(make_url(database_url).database, isolation_level=None, timeout=0)
+    try:
+        other.execute("BEGIN IMMEDIATE")
+        other.execute("ROLLBACK")
+        return "got the lock"
+    except sqlite3.OperationalError as exc:
+        return str(exc)
+    finally:
+        other.close()
+
+
 def test_every_transaction_of_a_post_holds_sqlites_write_lock_from_its_start(
     database_url: str, app: Flask
 ):
@@ -162,24 +176,13 @@ def test_every_transaction_of_a_post_holds_sqlites_write_lock_from_its_start(
         pytest.skip("SQLite's file lock; PostgreSQL lets a transaction write after it has read")
     seen: dict[str, str] = {}
 
-    def other_writer() -> str:
-        other = sqlite3.connect(make_url(database_url).database, isolation_level=None, timeout=0)
-        try:
-            other.execute("BEGIN IMMEDIATE")
-            other.execute("ROLLBACK")
-            return "got the lock"
-        except sqlite3.OperationalError as exc:
-            return str(exc)
-        finally:
-            other.close()
-
     @app.post("/test/two-transactions")
     def two_transactions() -> str:
         db.session.scalar(select(func.count()).select_from(OutboxMessage))  # the first, by a read
-        seen["first"] = other_writer()
+        seen["first"] = other_writer(database_url)
         db.session.commit()
         db.session.scalar(select(func.count()).select_from(OutboxMessage))  # a read opens another
-        seen["second"] = other_writer()
+        seen["second"] = other_writer(database_url)
         db.session.rollback()
         return "ok"
 
@@ -187,6 +190,29 @@ def test_every_transaction_of_a_post_holds_sqlites_write_lock_from_its_start(
     assert app.test_client().post("/test/two-transactions").status_code == 200
     # Each transaction held the lock from its first read: no other writer commits under it.
     assert seen == {"first": "database is locked", "second": "database is locked"}
+
+
+def test_a_get_marked_as_writing_holds_sqlites_write_lock_and_a_plain_get_does_not(
+    database_url: str, app: Flask
+):
+    if make_url(database_url).get_backend_name() != "sqlite":
+        pytest.skip("SQLite's file lock; PostgreSQL lets a transaction write after it has read")
+    seen: dict[str, str] = {}
+
+    def look(name: str) -> str:
+        db.session.scalar(select(func.count()).select_from(AuditEntry))  # a read opens it
+        seen[name] = other_writer(database_url)
+        db.session.rollback()
+        return "ok"
+
+    app.add_url_rule("/test/plain-read", "plain_read", lambda: look("plain"))
+    app.add_url_rule("/test/audited-read", "audited_read", writes_on_get(lambda: look("marked")))
+    web = app.test_client()
+    assert web.get("/test/plain-read").status_code == 200
+    assert web.get("/test/audited-read").status_code == 200
+    # Readers share the database with a writer (WAL); a view that will write takes the lock
+    # first, so it waits for other writers rather than failing after them.
+    assert seen == {"plain": "got the lock", "marked": "database is locked"}
 
 
 def _recover_postgresql(database_url: str, app: Flask) -> None:
