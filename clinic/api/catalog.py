@@ -154,14 +154,15 @@ def slots() -> Response:
             policy=policy,
         ).slots
     write = clinic_times()
-    return jsonify(
-        timezone=timezone,
-        slots=[
-            {
-                "start": write(s.start),
-                "end": write(s.end),
-                "therapist_id": s.therapist_id,
-            }
-            for s in found
-        ],
+    # Two weeks of a clinic are thousands of slots; building a dict of each and encoding it
+    # took a third of the answer's time. Each is written as jsonify writes it (keys sorted, no
+    # spaces, outside debug mode; tested byte for byte), its values ISO instants and ids that
+    # need no escaping.
+    items = ",".join(
+        f'{{"end":"{write(s.end)}","start":"{write(s.start)}","therapist_id":{s.therapist_id:d}}}'
+        for s in found
+    )
+    zone = current_app.json.dumps(timezone)
+    return current_app.response_class(
+        f'{{"slots":[{items}],"timezone":{zone}}}\n', mimetype=current_app.json.mimetype
     )

@@ -58,6 +58,24 @@ def slots(client, technique="sports-massage", duration=60, first=MONDAY, last=MO
     return response.get_json()
 
 
+def test_the_slots_api_writes_its_json_as_flask_would(app, clinic, client):
+    # The slot list is written as text, not by jsonify (clinic/api/catalog.py): the same bytes.
+    sunday = MONDAY + timedelta(days=6)  # nobody works: no slots at all
+    cases = [{}, {"therapist": ids(clinic)["anna"]}, {"from": sunday, "to": sunday}]
+    counts = []
+    for extra in cases:
+        params = {"technique": "sports-massage", "duration": 60, "from": MONDAY, "to": MONDAY}
+        response = client.get("/api/v1/slots", query_string=params | extra)
+        assert response.status_code == 200 and response.mimetype == "application/json"
+        answer = response.get_json()
+        with app.app_context():
+            assert response.data == app.json.response(answer).data
+        assert answer["timezone"] == "Europe/Copenhagen"
+        assert all(isinstance(s["therapist_id"], int) for s in answer["slots"])
+        counts.append(len(answer["slots"]))
+    assert counts[0] > counts[1] > counts[2] == 0
+
+
 def starts_of(answer: dict, therapist_id: int) -> list[str]:
     return [s["start"][11:16] for s in answer["slots"] if s["therapist_id"] == therapist_id]
 
