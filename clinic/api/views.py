@@ -21,7 +21,7 @@ from clinic.auth import operations as accounts
 from clinic.auth import signin, two_factor
 from clinic.auth.models import Role, User
 from clinic.auth.two_factor_models import has_two_factor
-from clinic.database import begin_write, writes_on_get
+from clinic.database import begin_write
 from clinic.extensions import db
 from clinic.ratelimits import json_email, limited
 from clinic.screening import notices
@@ -207,7 +207,6 @@ def submit_screening() -> tuple[Response, int]:
 
 
 @bp.get("/screenings/<int:screening_id>")
-@writes_on_get
 @bearer_required()
 def show_screening(screening_id: int) -> Response:
     user = api_user()
