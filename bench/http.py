@@ -8,9 +8,10 @@ rate limits on with raised limits, in Redis when 127.0.0.1:6379 answers) and mea
 (Debian's package), each phase `--seconds` long after a one-second warm-up:
 
 1. GET /bench/bare: two bytes, no database, no session; the baseline of this server and run;
-2. GET /api/v1/slots: one technique, 14 days, all 20 therapists (as JSON);
-3. GET /book: the page of the same 14 days (HTML);
-4. POST /api/v1/bookings: each request a different free time, planned beforehand per
+2. GET /my/bookings: an ordinary page, a signed-in client's list of their 20 bookings;
+3. GET /api/v1/slots: one technique, 14 days, all 20 therapists (as JSON);
+4. GET /book: the page of the same 14 days (HTML);
+5. POST /api/v1/bookings: each request a different free time, planned beforehand per
    therapist a session and buffer apart so none blocks another, from `--concurrency` clients
    with their own bearer token; the phase also ends when the planned times run out.
 
@@ -32,6 +33,7 @@ import itertools
 import json
 import os
 import random
+import re
 import resource
 import shutil
 import socket
@@ -62,6 +64,7 @@ from tests.concurrency_support import (
     Account,
     ApiChannel,
     Call,
+    FormChannel,
     Server,
     Slot,
     fire_together,
@@ -100,6 +103,10 @@ SLOTS_API = "/api/v1/slots?" + urlencode(
         "to": SEARCH_LAST.isoformat(),
     }
 )
+# An ordinary page beside the slot search: a client's list of bookings, as many rows as the
+# issue's reference page reads through the ORM.
+MY_BOOKINGS = "/my/bookings"
+READER_BOOKINGS = 20
 SLOTS_PAGE = "/book?" + urlencode(
     {"technique": TECHNIQUE, "duration": DURATION, "start": SEARCH_FIRST.isoformat()}
 )
@@ -129,6 +136,7 @@ class Clinic:
     model: synthetic.Clinic
     accounts: list[Account]
     history: Iterator[dict[str, Any]]  # history rows, one generator for every growth
+    reader: Account  # a client with READER_BOOKINGS bookings, for the ordinary page
 
 
 def build_clinic(app: Flask, clients: int) -> Clinic:
@@ -147,7 +155,16 @@ def build_clinic(app: Flask, clients: int) -> Clinic:
             history = synthetic.history(rng, model)
             db.session.remove()
         accounts = make_clients(app, clients, prefix="load")
-    return Clinic(model, accounts, history)
+        reader = make_clients(app, 1, prefix="reader")[0]
+        with app.app_context():
+            rows = [
+                row | {"client_id": reader.user_id}
+                for row in itertools.islice(history, READER_BOOKINGS)
+            ]
+            synthetic.bulk_insert(synthetic.table_of(Booking), rows)
+            db.session.commit()
+            db.session.remove()
+    return Clinic(model, accounts, history, reader)
 
 
 def grow(app: Flask, clinic: Clinic, target: int) -> tuple[int, float]:
@@ -369,6 +386,7 @@ def server_settings(limiter_storage: str) -> dict[str, str]:
 class SizeResult:
     bookings: int
     bare: Load
+    my_bookings: Load
     slots_api: Load
     slots_page: Load
     booking: Load
@@ -400,17 +418,23 @@ def measure_size(
             for n, slot in enumerate(planned)
         ]
         get = REPORT_LUA
+        FormChannel().log_in(server, clinic.reader)
+        cookie = clinic.reader.credentials["Cookie"]
+        as_reader = f'wrk.headers["Cookie"] = {long_string(cookie)}\n' + REPORT_LUA
+        shown = server.get(MY_BOOKINGS, clinic.reader.credentials)
+        listed = set(re.findall(r'href="/bookings/(\d+)"', shown.text))
         # Warm-up with one connection per worker: templates, pools, caches; no queue behind it.
         warm_args = {"threads": 1, "connections": args.workers}
         phases = {}
-        for name, path in (
-            ("bare", "/bench/bare"),
-            ("slots_api", SLOTS_API),
-            ("slots_page", SLOTS_PAGE),
+        for name, path, script in (
+            ("bare", "/bench/bare", get),
+            ("my_bookings", MY_BOOKINGS, as_reader),
+            ("slots_api", SLOTS_API, get),
+            ("slots_page", SLOTS_PAGE, get),
         ):
-            wrk(server.port, path, get, seconds=1, **warm_args)
+            wrk(server.port, path, script, seconds=1, **warm_args)
             wait_until_idle(server, args.workers)
-            phases[name] = wrk(server.port, path, get, seconds=args.seconds, **wrk_args)
+            phases[name] = wrk(server.port, path, script, seconds=args.seconds, **wrk_args)
             wait_until_idle(server, args.workers)
         warm = calls[: args.warmup_bookings]
         warmed = wrk(server.port, "/", calls_lua(warm, 1), seconds=5, **warm_args)
@@ -426,6 +450,8 @@ def measure_size(
         logged = server.log_text()
 
     problems = []
+    if shown.status != 200 or len(listed) != READER_BOOKINGS:
+        problems.append(f"{MY_BOOKINGS}: {shown.status}, {len(listed)} bookings listed")
     for name, load in phases.items():
         if load.status_errors or load.socket_errors:
             problems.append(
@@ -455,6 +481,7 @@ def rows_of(result: SizeResult, label: str) -> list[Row]:
         Row("GET /bench/bare (the baseline)", label, size(result.bookings), bare.describe(), "", "")
     ]
     for name, load in (
+        (f"GET {MY_BOOKINGS}, a client's {READER_BOOKINGS} bookings", result.my_bookings),
         ("GET /api/v1/slots, 14 days x 20 therapists", result.slots_api),
         ("GET /book, the same 14 days as a page", result.slots_page),
         ("POST /api/v1/bookings", result.booking),
@@ -491,7 +518,7 @@ def run(args: argparse.Namespace, url: str, label: str, folder: Path) -> tuple[l
         have, took = grow(app, clinic, target)
         print(f"  {have:,} bookings ({took:.0f} s to add); measuring ...", flush=True)
         result = measure_size(app, url, clinic, have, args, folder / f"gunicorn-{have}.log")
-        for name in ("bare", "slots_api", "slots_page", "booking"):
+        for name in ("bare", "my_bookings", "slots_api", "slots_page", "booking"):
             load = getattr(result, name)
             print(f"    {name:<11} {load.describe()}; wrk CPU {load.client_cpu:.1f} s", flush=True)
         for problem in result.problems:
