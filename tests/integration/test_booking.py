@@ -702,6 +702,43 @@ def test_my_bookings_lists_upcoming_and_past_with_their_status(clinic: Clinic, i
     assert f'href="/bookings/{wednesday}"' in upcoming
 
 
+def test_my_bookings_pages_the_past_newest_first_in_a_fixed_number_of_statements(
+    clinic: Clinic, ida: Person
+):
+    starts = []
+    day = TUESDAY + timedelta(days=1)
+    while len(starts) < 45:
+        if day.weekday() < 5:
+            starts += [local(day, "13:00"), local(day, "15:00")]
+        day += timedelta(days=1)
+    booked = {book_directly(clinic, ida.user.id, "anna", start): start for start in starts[:45]}
+    clinic.set_clock(max(booked.values()) + timedelta(days=1))  # all of them are over
+    newest_first = sorted(booked, key=lambda b: booked[b], reverse=True)
+
+    def listed(page: str) -> list[int]:
+        return [int(b) for b in re.findall(r'data-booking="(\d+)"', page)]
+
+    pages = []
+    for number in (1, 2, 3):
+        with count_queries(clinic.app) as statements:
+            page = ida.web.get(f"/my/bookings?page={number}").get_data(as_text=True)
+        pages.append((page, statements))
+    assert [listed(page) for page, _ in pages] == [
+        newest_first[:20],
+        newest_first[20:40],
+        newest_first[40:],
+    ]
+    assert all("Nothing booked yet." in page for page, _ in pages)
+    assert "Page 1 of 3" in pages[0][0] and 'href="/my/bookings?page=2#past">Older' in pages[0][0]
+    assert "Newer" not in pages[0][0]
+    assert 'href="/my/bookings?page=2#past">Newer' in pages[2][0] and "Older" not in pages[2][0]
+    # The same statements for every page, however long the history.
+    assert len(pages[0][1]) == len(pages[2][1]) <= 6, pages[0][1]
+    assert listed(ida.web.get("/my/bookings?page=abc").get_data(as_text=True)) == listed(
+        pages[0][0]
+    )
+
+
 def test_my_bookings_shows_only_mine(clinic: Clinic, make_client):
     ida, jon = make_client("ida@example.com"), make_client("jon@example.com")
     booking_id = booked_id(book(ida.web, params(clinic)))

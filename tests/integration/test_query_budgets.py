@@ -201,7 +201,7 @@ SIGNS: dict[str, tuple[str, int]] = {
     "report: screenings over a year": (ROW, 10),
     "report: clients over a year": (ROW, 50),
     "report: utilisation CSV": ("\n", 50),
-    "booking.mine": (ROW, 40),  # client A's 40 bookings
+    "booking.mine": (ROW, 28),  # client A's 6 coming bookings and the newest 20 of the rest
     "booking.sessions": (ROW, 100),  # X's next two weeks and last 30 days
     "booking.search": (SLOT, 100),
     "slots: sports massage from Wednesday": (SLOT, 100),
