@@ -171,9 +171,9 @@ def _needs_staff_clause():
     )
 
 
-def review_queue(limit: int | None = None) -> list[Screening]:
-    """Screenings waiting for a human, oldest first (the first `limit` of them); replaced ones
-    have left the queue."""
+def review_queue(limit: int | None = None, offset: int = 0) -> list[Screening]:
+    """Screenings waiting for a human, oldest first (`limit` of them after the first
+    `offset`); replaced ones have left the queue."""
     return list(
         db.session.scalars(
             select(Screening)
@@ -184,6 +184,7 @@ def review_queue(limit: int | None = None) -> list[Screening]:
             )
             .order_by(Screening.submitted_at, Screening.id)
             .limit(limit)
+            .offset(offset)
         )
     )
 

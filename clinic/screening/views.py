@@ -18,6 +18,7 @@ from clinic.auth.models import Role, User
 from clinic.database import writes_on_get
 from clinic.extensions import db
 from clinic.i18n import current_locale
+from clinic.paging import PAGE_SIZE, Page, read_page
 from clinic.screening import notices, operations
 from clinic.screening.forms import ApproveForm, ClearanceForm, RejectForm, questionnaire_form
 from clinic.screening.models import (
@@ -175,11 +176,14 @@ def queue() -> str:
         .order_by(Screening.submitted_at.desc())
         .limit(20)
     )
+    # A page at a time: after a campaign, or a holiday, hundreds may wait. A page past the
+    # end (the queue shrank as others reviewed) shows the last one.
+    total = operations.review_queue_count()
+    page = min(read_page(request.args), max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1))
+    waiting = operations.review_queue(limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
+    queue = Page(waiting, total, page, PAGE_SIZE, "answered", "asc")
     return render_template(
-        "screening/queue.html",
-        queue=operations.review_queue(),
-        urgent=list(urgent),
-        now=clock.utcnow(),
+        "screening/queue.html", queue=queue, urgent=list(urgent), now=clock.utcnow()
     )
 
 

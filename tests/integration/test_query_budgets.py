@@ -217,7 +217,7 @@ SIGNS: dict[str, tuple[str, int]] = {
     "calendar.clinic_day": (SESSION, 100),
     "calendar: the clinic's Tuesday": (SESSION, 100),
     "catalog.therapists": ("Back care, calmly.", 50),  # the bulk therapists' words
-    "review.queue": (ROW, 200),
+    "review.queue": (ROW, 51),  # a full page of 50, and the heading
     "scheduling_admin.therapists": (ROW, 51),
     "scheduling_admin.rooms": (ROW, 30),
     "treatment.edit": ("Tight left trapezius", 5),  # client A's earlier notes

@@ -232,6 +232,34 @@ def test_the_queue_lists_what_needs_a_human_oldest_first(app, demo, make_user):
     assert "medical clearance" in page and "2 waiting" in page
 
 
+def test_the_queue_shows_fifty_a_page_oldest_first(app, demo):
+    from clinic.auth.operations import create_user
+    from clinic.screening.operations import submit_screening
+
+    answers = {q.id: (False if q.kind == "yes_no" else "") for q in questions()}
+    answers["pregnancy"] = True  # waits for a review
+    with app.app_context():
+        for n in range(55):
+            user = create_user(email=f"q{n}@example.com", name=f"Queued {n:02d}", password="x" * 12)
+            submit_screening(user, answers, consent=True, now=utcnow() - timedelta(hours=60 - n))
+        db.session.commit()
+    admin = login_admin(app)
+
+    def names(page: str) -> list[str]:
+        return re.findall(r"<td>(Queued \d\d)</td>", page)
+
+    with count_queries(app) as first_statements:
+        first = admin.get("/admin/screenings/").get_data(as_text=True)
+    second = admin.get("/admin/screenings/?page=2").get_data(as_text=True)
+    assert names(first) == [f"Queued {n:02d}" for n in range(50)]
+    assert names(second) == [f"Queued {n:02d}" for n in range(50, 55)]
+    assert "55 waiting" in first and "55 waiting" in second
+    assert "Page 1 of 2" in first and "page=2" in first and "Page 2 of 2" in second
+    # A page past the end shows the last; the statements do not grow with the queue.
+    assert names(admin.get("/admin/screenings/?page=9").get_data(as_text=True)) == names(second)
+    assert len(first_statements) <= 10, first_statements
+
+
 def test_the_review_page_shows_exactly_the_triggering_answers(app, client, ida):
     screen(client, yes=("osteoporosis", "varicose_veins"), other="Sore left hip")
     html = login_admin(app).get(f"/admin/screenings/{latest_id(app)}").get_data(as_text=True)
