@@ -175,6 +175,7 @@ QUERIES: dict[str, tuple[str, str, tuple[str, ...]]] = {
         "/bookings/{booking}/reschedule",
         ("therapist", "from", "start", "to"),
     ),
+    "booking.mine": ("client", "/my/bookings", ("page",)),
     "booking.admin_list": ("admin", "/admin/bookings", (*LIST, "status", "day", "therapist")),
     "booking.sessions": ("therapist", "/therapist/sessions", ("status", "day", "page")),
     "scheduling_admin.therapists": ("admin", "/admin/therapists", LIST),
@@ -183,6 +184,7 @@ QUERIES: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "admin.clients": ("admin", "/admin/clients", (*LIST,)),
     "admin.certifications": ("admin", "/admin/certifications", (*LIST, "therapist")),
     "admin.failed_emails": ("admin", "/admin/emails", ("page",)),
+    "review.queue": ("admin", "/admin/screenings/", ("page",)),
     "admin.audit_log": (
         "admin",
         "/admin/audit",
