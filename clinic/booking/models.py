@@ -80,10 +80,13 @@ class Booking(db.Model):
         Index("ix_booking_starts", "starts_at"),
         Index("ix_booking_therapist_starts", "therapist_id", "starts_at"),
         Index("ix_booking_room_starts", "room_id", "starts_at"),
+        # A client's bookings by start, a page at a time (/my/bookings): on client_id alone,
+        # PostgreSQL walked the start index instead, 4 s a page among a million bookings.
+        Index("ix_booking_client_starts", "client_id", "starts_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    client_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
     therapist_id: Mapped[int] = mapped_column(ForeignKey("therapist.id"))
     technique_id: Mapped[int] = mapped_column(ForeignKey("technique.id"))
     room_id: Mapped[int] = mapped_column(ForeignKey("room.id"))
