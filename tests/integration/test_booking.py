@@ -729,9 +729,10 @@ def test_my_bookings_pages_the_past_newest_first_in_a_fixed_number_of_statements
         newest_first[40:],
     ]
     assert all("Nothing booked yet." in page for page, _ in pages)
-    assert "Page 1 of 3" in pages[0][0] and 'href="/my/bookings?page=2#past">Older' in pages[0][0]
-    assert "Newer" not in pages[0][0]
-    assert 'href="/my/bookings?page=2#past">Newer' in pages[2][0] and "Older" not in pages[2][0]
+    link = 'href="/my/bookings?sort=starts_at&amp;order=desc&amp;page=2#past">'
+    assert "Page 1 of 3" in pages[0][0] and f"{link}Next" in pages[0][0]
+    assert "Previous" not in pages[0][0]
+    assert f"{link}Previous" in pages[2][0] and "Next<" not in pages[2][0]
     # The same statements for every page, however long the history.
     assert len(pages[0][1]) == len(pages[2][1]) <= 6, pages[0][1]
     assert listed(ida.web.get("/my/bookings?page=abc").get_data(as_text=True)) == listed(
