@@ -73,6 +73,12 @@ def test_client_books_a_free_time_sees_it_and_cancels_it(
     search_sports_massage_90(page, a_few_days_ahead())
     slot, start, therapist = first_free_time(page, check_clock=True)
     assert start.date() >= a_few_days_ahead()
+    # With any therapist, each time of a day once, under no therapist's heading.
+    expect(page.get_by_text("Each time is shown once")).to_be_visible()
+    expect(page.locator(".slot-therapist")).to_have_count(0)
+    for day in page.locator(".slot-day").all():
+        clocks = day.locator("a.slot time").all_inner_texts()
+        assert clocks and clocks == sorted(set(clocks)), clocks
     screenshot(page, "book")
 
     slot.click()
